@@ -16,11 +16,15 @@ import yaml
 from sim.errors import UserError
 
 Path_ = tuple[str | int, ...]
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 Origins = dict[Path_, tuple[str, int]]
 
 
 def _construct(node: yaml.Node, loader: yaml.SafeLoader, file: str, path: Path_, origins: Origins) -> Any:
     origins[path] = (file, node.start_mark.line + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise UserError(f"malformed YAML: tag '{node.tag}' is not allowed (files are loaded safely)",
+                        file=file, line=node.start_mark.line + 1, path=_fmt(path) or None)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -84,12 +88,16 @@ def deep_merge(base: Any, over: Any, base_origins: Origins, over_origins: Origin
                path: Path_ = ()) -> tuple[Any, Origins]:
     """Overlay ``over`` on ``base``: mappings merge key by key, anything else is replaced.
 
+    A mapping with a ``value`` (a cited number) is replaced whole: a number and
+    its citation travel together, so a child never inherits a source that
+    described the parent's value.
+
     Lists are replaced whole rather than concatenated, so a counterfactual that
     rewrites a membership list or a timeline says exactly what it means.
     To drop an inherited timeline entry, a child lists the ids under
     ``timeline_remove`` (handled by the scenario loader, not here).
     """
-    if isinstance(base, dict) and isinstance(over, dict):
+    if isinstance(base, dict) and isinstance(over, dict) and "value" not in over:
         out = dict(base)
         origins = {p: o for p, o in base_origins.items()}
         for key, value in over.items():
