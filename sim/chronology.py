@@ -196,16 +196,19 @@ class Coder:
             return self._diplomat_re.search(text) is not None
         raise UserError(f"unknown rule condition '{cond}'", file=self.al.path, path="type_rules")
 
-    def code(self, text: str) -> tuple[str | None, list[str], str, list[str]]:
-        """(type or None, actors, organisation, all matching rule types)."""
+    def code(self, text: str) -> tuple[str | None, list[str], str, list[str], str]:
+        """(type or None, actors, organisation, all matching rule types, keyword that decided)."""
         actors = self.states(text)
         org, pos = self.organisation(text)
-        matched = []
+        matched, keyword = [], ""
         for etype, pattern, cond in self._rules:
-            if pattern.search(text) and self._condition(cond, text, pos):
+            m = pattern.search(text)
+            if m and self._condition(cond, text, pos):
+                if not matched:
+                    keyword = m.group(0)
                 matched.append(etype)
         etype = matched[0] if matched else None
-        return etype, actors, org, matched
+        return etype, actors, org, matched, keyword
 
 
 # --------------------------------------------------------------------------- main entry
@@ -264,7 +267,7 @@ def parse_chronology(text: str, source_name: str, aliases: Aliases | str | Path 
     first = parsed[0][1] if parsed else None
     window = _window_for(source_name, first, windows if isinstance(windows, pd.DataFrame) else None)
     for n, (e, start, end) in enumerate(parsed, 1):
-        etype, actors, org, matched = coder.code(e.text)
+        etype, actors, org, matched, keyword = coder.code(e.text)
         if etype is None:
             uncoded.append({"source": f"{source_name}:{e.line}", "date": e.date_text, "text": e.text,
                             "reason": "no keyword rule matched"})
@@ -280,13 +283,18 @@ def parse_chronology(text: str, source_name: str, aliases: Aliases | str | Path 
             "start": start, "end": end, "precision": "day",
             "actors": ";".join(actors), "organisation": org,
             "type": etype or "", "goldstein": EVENT_TYPES[etype].goldstein if etype else float("nan"),
-            "window": window, "source": f"{source_name}:{e.line}", "note": _short(e.text),
+            "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
             "confidence": confidence,
         })
     return pd.DataFrame(rows, columns=OUTPUT_COLUMNS), uncoded
 
 
-def _short(text: str, words: int = 12) -> str:
-    """A pointer to the entry (first words), not a copy of it; curated notes are rewritten by hand."""
-    parts = text.split()
-    return " ".join(parts[:words]) + (" ..." if len(parts) > words else "")
+def _note(etype, keyword, matched, actors, org) -> str:
+    """How the entry was coded (never a copy of the entry's text; see the project rule on sources)."""
+    if not etype:
+        return "uncoded: no keyword rule matched"
+    others = [t for t in dict.fromkeys(matched) if t != etype]
+    note = f"rule {etype} on '{keyword}'"
+    if others:
+        note += f"; also matched {'/'.join(others)}"
+    return note
