@@ -68,6 +68,7 @@ class RunOutput:
             "overrides": {k: v for k, v in self.loaded.overrides.items()},
             "period": [sc.meta.start, sc.meta.end],
             "focal": list(sc.meta.focal),
+            "record": str(self.loaded.record_path) if self.loaded.record_path else None,
             "base_seed": self.base_seed,
             "replicates": len(self.seeds),
             "seeds": self.seeds,

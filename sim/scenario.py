@@ -125,6 +125,7 @@ class Meta(_Strict):
     seed: int = Field(ge=0)
     replicates: int = Field(default=20, ge=1)
     focal: tuple[Id, Id]
+    record: str | None = None  # folder of the historical record, relative to this file
 
     @model_validator(mode="after")
     def _order(self):
@@ -474,6 +475,15 @@ class LoadedScenario:
         """Content hash of the fully resolved scenario (after extends and overrides)."""
         canon = json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
+
+    @property
+    def record_path(self) -> Path | None:
+        """The record folder, resolved against the file that named it (a child inherits its parent's)."""
+        rec = self.scenario.meta.record
+        if rec is None:
+            return None
+        file, _ = self.origins.get(("meta", "record"), (self.path, None))
+        return Path(os.path.normpath(Path(file).parent / rec))
 
     def __getattr__(self, name: str):
         return getattr(self.scenario, name)
