@@ -325,7 +325,8 @@ def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = ""
 
 def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | str | Path | None = None,
                      windows: pd.DataFrame | None | bool = True):
-    """Parse and code a chronology. Returns ``(events DataFrame, uncoded list of dicts)``.
+    """Parse and code a chronology. Returns ``(events DataFrame, uncoded list of dicts)``;
+    the pair used is in ``events.attrs["pair"]``.
 
     ``source_name`` is the document's file name, used in ``source`` (``NAME:LINE``)
     and to find the window. ``pair``: the two state ids the chronology is about
@@ -375,7 +376,9 @@ def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | 
             "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
             "confidence": confidence,
         })
-    return pd.DataFrame(rows, columns=OUTPUT_COLUMNS), uncoded
+    frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    frame.attrs["pair"] = pair
+    return frame, uncoded
 
 
 def _note(etype, keyword, matched, actors, org) -> str:
