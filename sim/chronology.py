@@ -1,16 +1,20 @@
 """Import a Comparative Connections style chronology into event rows.
 
-``parse_chronology(text, source_name)`` accepts a whole review or just its
-chronology. It finds the section headed "Chronology of China-Russia Relations"
-(if there is one), splits it into dated entries, and codes each entry with the
-alias list and keyword rules of ``calibration/aliases.yaml``:
+``parse_chronology(text, source_name, pair=None)`` accepts a whole review or
+just its chronology. It finds the section headed "Chronology of <X>-<Y>
+Relations" (any two names, joined by -, \u2013 or \u2014; the names are resolved
+to state ids through the alias list), splits it into dated entries, and codes
+each entry with the alias list and keyword rules of ``calibration/aliases.yaml``.
+The pair of states comes from the ``pair`` argument, else from the heading;
+without either the importer stops with a UserError.
 
 * date: "Sept. 7, 2012:", "Dec. 4-5, 2012:", "July 24-31, 2000:",
   "Oct. 31-Nov. 2, 2017:", "Sept. 11-19, 2000:" (month names or the usual
   abbreviations, with or without the full stop); an entry without a year takes
   the year of the heading;
 * actors / organisation: every state named (names, adjectives, capitals, people)
-  and the first organisation named;
+  and the first organisation named; an entry that names fewer than two states
+  gets the pair's missing side(s) (the chronology is of the pair's relations);
 * type: the first keyword rule that matches (rules are in priority order).
 
 The result has the columns of ``calibration/record/events.csv`` plus
@@ -29,7 +33,8 @@ from pathlib import Path
 import pandas as pd
 
 from sim.errors import UserError
-from sim.record import DEFAULT_FOLDER, EVENT_COLUMNS, Aliases, load_aliases
+from sim.record import (DEFAULT_FOLDER, EVENT_COLUMNS, META_FILE, Aliases, check_pair, load_aliases,
+                        state_of_name)
 from sim.taxonomy import EVENT_TYPES
 
 MONTHS = {
@@ -47,11 +52,35 @@ DATE_RE = re.compile(
     rf"(?:,\s*(?P<y>\d{{4}}))?\s*:\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
-HEADING_RE = re.compile(r"^\W*chronology\s+of\s+china\s*[-\u2013\u2014]\s*russia\s+relations\b(?P<rest>.*)$",
-                        re.IGNORECASE)
+# "Chronology of China - Russia Relations", "Chronology of US-China Relations July-September 2000",
+# "Chronology of Japan\u2013Korea Relations": the first dash splits the two names
+HEADING_RE = re.compile(r"^\W*chronology\s+of\s+(?P<a>[^-\u2013\u2014]+?)\s*[-\u2013\u2014]\s*"
+                        r"(?P<b>[^-\u2013\u2014]+?)\s+relations\b(?P<rest>.*)$", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\b(19|20)\d{2}\b")
 
 OUTPUT_COLUMNS = EVENT_COLUMNS + ["confidence"]
+
+
+@dataclass
+class Heading:
+    index: int               # 0-based line of the heading in the given text
+    names: tuple[str, str]   # the two names as written ("US", "China")
+    rest: str                # text after "Relations" on the same line
+
+
+def find_headings(text: str) -> list[Heading]:
+    """Every "Chronology of <X>-<Y> Relations" heading of the text, in order."""
+    out = []
+    for i, line in enumerate(text.splitlines()):
+        h = HEADING_RE.match(line.strip().replace("*", ""))
+        if h:
+            out.append(Heading(i, (h["a"].strip(), h["b"].strip()), h["rest"]))
+    return out
+
+
+def heading_pair(heading: Heading, aliases: Aliases) -> tuple[str | None, str | None]:
+    """The state ids of the heading's two names (None for a name the aliases do not know)."""
+    return tuple(state_of_name(aliases, n) for n in heading.names)
 
 
 @dataclass
@@ -88,30 +117,37 @@ def _dates(m: re.Match, default_year: int | None):
 
 # --------------------------------------------------------------------------- splitting
 
-def split_entries(text: str) -> tuple[list[Entry], list[dict], int | None, int]:
-    """Dated entries of the chronology section, stray text, heading year, first line used."""
+def split_entries(text: str, heading: Heading | None = None) -> tuple[list[Entry], list[dict], int | None, int]:
+    """Dated entries of the chronology section, stray text, heading year, first line used.
+
+    The section starts after ``heading`` (default: the first chronology heading; none:
+    the whole text) and ends at the next chronology heading.
+    """
     lines = text.splitlines()
-    begin, heading_year = 0, None
-    for i, line in enumerate(lines):
-        h = HEADING_RE.match(line.strip().replace("*", ""))
-        if h:
-            begin = i + 1
-            candidates = [h["rest"]]
-            for j in range(i + 1, min(i + 4, len(lines))):   # "September — December 2012" on a later line
-                if DATE_RE.match(lines[j].strip()):
-                    break
-                candidates.append(lines[j])
-            for cand in candidates:
-                years = [y.group(0) for y in _YEAR_RE.finditer(cand)]
-                if years:
-                    heading_year = int(years[-1])
-                    break
-            break
+    headings = find_headings(text)
+    if heading is None and headings:
+        heading = headings[0]
+    begin, heading_year, stop = 0, None, len(lines)
+    if heading is not None:
+        i = heading.index
+        begin = i + 1
+        later = [h.index for h in headings if h.index > i]
+        stop = later[0] if later else len(lines)
+        candidates = [heading.rest]
+        for j in range(i + 1, min(i + 4, len(lines))):   # "September — December 2012" on a later line
+            if DATE_RE.match(lines[j].strip()):
+                break
+            candidates.append(lines[j])
+        for cand in candidates:
+            years = [y.group(0) for y in _YEAR_RE.finditer(cand)]
+            if years:
+                heading_year = int(years[-1])
+                break
     entries: list[Entry] = []
     stray: list[dict] = []
     current: Entry | None = None
     blank_before = False
-    for idx in range(begin, len(lines)):
+    for idx in range(begin, stop):
         raw = lines[idx]
         line = raw.strip().replace("**", "")
         if not line:
@@ -136,11 +172,17 @@ def split_entries(text: str) -> tuple[list[Entry], list[dict], int | None, int]:
 # --------------------------------------------------------------------------- coding
 
 class Coder:
-    def __init__(self, aliases: Aliases):
+    """Codes entries of a chronology of ``pair``'s relations."""
+
+    def __init__(self, aliases: Aliases, pair: tuple[str, str]):
         self.al = aliases
+        self.pair = tuple(pair)
         self._state_re, self._state_of = self._build(aliases.states)
         self._org_re, self._org_of = self._build(aliases.organisations)
         self._leader_re = {sid: self._alt(names) for sid, names in aliases.leaders.items()}
+        # "visits <country or capital>" of each side of the pair
+        self._visit_re = {sid: re.compile(r"\bvisits? " + self._alt(aliases.places.get(sid, [])).pattern)
+                          for sid in self.pair}
         self._diplomat_re = re.compile(
             r"foreign minist|ambassador|" + self._alt(aliases.diplomats).pattern, re.IGNORECASE)
         self._rules = [(r["type"], re.compile(r["pattern"], re.IGNORECASE), r.get("condition"))
@@ -173,15 +215,14 @@ class Coder:
         return (self._org_of[m.group(0)], m.start()) if m else ("", -1)
 
     def _leaders(self, text: str) -> bool:
-        cn = self._leader_re.get("china")
-        ru = self._leader_re.get("russia")
-        has_cn = bool(cn and cn.search(text))
-        has_ru = bool(ru and ru.search(text))
-        if has_cn and has_ru:
+        """A leader of each side is named, or a leader of one side visits the other side."""
+        a, b = self.pair
+        has = {sid: bool(self._leader_re.get(sid) and self._leader_re[sid].search(text)) for sid in self.pair}
+        if has[a] and has[b]:
             return True
-        if has_ru and re.search(r"\bvisits? (China|Beijing)\b", text):
+        if has[b] and self._visit_re[a].search(text):
             return True
-        if has_cn and re.search(r"\bvisits? (Russia|Moscow)\b", text):
+        if has[a] and self._visit_re[b].search(text):
             return True
         return False
 
@@ -228,9 +269,14 @@ def _window_for(source_name: str, start: pd.Timestamp | None, windows: pd.DataFr
     return "chron_unknown"
 
 
-def _default_windows() -> pd.DataFrame | None:
+def _default_windows(pair: tuple[str, str], aliases: Aliases) -> pd.DataFrame | None:
+    """The project record's windows, if that record is of the same pair."""
+    from sim.record import load_record_meta
+
     path = DEFAULT_FOLDER / "windows.csv"
-    if not path.exists():
+    if not path.exists() or not (DEFAULT_FOLDER / META_FILE).exists():
+        return None
+    if set(load_record_meta(DEFAULT_FOLDER, aliases).pair) != set(pair):
         return None
     df = pd.read_csv(path, dtype=str).fillna("")
     df["start"] = pd.to_datetime(df["start"])
@@ -238,19 +284,63 @@ def _default_windows() -> pd.DataFrame | None:
     return df
 
 
-def parse_chronology(text: str, source_name: str, aliases: Aliases | str | Path | None = None,
+def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = "") -> tuple[tuple[str, str], Heading | None]:
+    """The pair of states and the chronology heading to read.
+
+    With ``pair`` given, the first heading naming that pair (either order) is used;
+    failing that the first heading whose names are not both known states; a text
+    whose headings all name other pairs is refused. Without ``pair`` the first
+    heading gives it; its names must resolve to two state ids.
+    """
+    headings = find_headings(text)
+    if pair is not None:
+        pair = check_pair(pair, aliases)
+        if not headings:
+            return pair, None
+        resolved = [(h, heading_pair(h, aliases)) for h in headings]
+        for h, ids in resolved:
+            if set(ids) == set(pair):
+                return pair, h
+        for h, ids in resolved:
+            if None in ids:
+                return pair, h
+        names = ", ".join("-".join(h.names) for h in headings)
+        raise UserError(f"the text has chronologies of {names}, none of the pair {pair[0]},{pair[1]}",
+                        file=source_name or None, path="pair")
+    if not headings:
+        raise UserError("no heading 'Chronology of <X>-<Y> Relations' found, so the pair of states is "
+                        "unknown: give it (--pair A,B)", file=source_name or None, path="pair")
+    h = headings[0]
+    ids = heading_pair(h, aliases)
+    for name, sid in zip(h.names, ids):
+        if sid is None:
+            raise UserError(f"the heading on line {h.index + 1} names '{name}', which is not a state in "
+                            f"{Path(aliases.path).name} (add it to a state's names, or give --pair A,B)",
+                            file=source_name or None, path="pair")
+    if ids[0] == ids[1]:
+        raise UserError(f"the heading on line {h.index + 1} names '{ids[0]}' twice; give --pair A,B",
+                        file=source_name or None, path="pair")
+    return (ids[0], ids[1]), h
+
+
+def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | str | Path | None = None,
                      windows: pd.DataFrame | None | bool = True):
-    """Parse and code a chronology. Returns ``(events DataFrame, uncoded list of dicts)``.
+    """Parse and code a chronology. Returns ``(events DataFrame, uncoded list of dicts)``;
+    the pair used is in ``events.attrs["pair"]``.
 
     ``source_name`` is the document's file name, used in ``source`` (``NAME:LINE``)
-    and to find the window. ``windows``: a windows table (as in
-    ``calibration/record/windows.csv``), True for the project's own, or None.
+    and to find the window. ``pair``: the two state ids the chronology is about
+    (a tuple or "a,b"); by default read from the "Chronology of X-Y Relations"
+    heading. ``windows``: a windows table (as in ``calibration/record/windows.csv``),
+    True for the project record's own (used only if that record is of the same
+    pair), or None.
     """
     al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
-    coder = Coder(al)
+    pair, heading = choose_heading(text, al, pair, source_name)
+    coder = Coder(al, pair)
     if windows is True:
-        windows = _default_windows()
-    entries, stray, heading_year, _ = split_entries(text)
+        windows = _default_windows(pair, al)
+    entries, stray, heading_year, _ = split_entries(text, heading)
     rows, uncoded = [], []
     for item in stray:
         uncoded.append({"source": f"{source_name}:{item['line']}", "date": "", "text": item["text"],
@@ -274,8 +364,8 @@ def parse_chronology(text: str, source_name: str, aliases: Aliases | str | Path 
         distinct = list(dict.fromkeys(matched))
         confidence = "high" if (etype and len(distinct) == 1 and len(actors) >= 2) else "low"
         if len(actors) < 2:
-            # the chronology is of China-Russia relations: the unnamed side is the partner
-            for sid in ("china", "russia"):
+            # the chronology is of the pair's relations: the unnamed side is the partner
+            for sid in pair:
                 if sid not in actors:
                     actors.append(sid)
         rows.append({
@@ -286,7 +376,9 @@ def parse_chronology(text: str, source_name: str, aliases: Aliases | str | Path 
             "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
             "confidence": confidence,
         })
-    return pd.DataFrame(rows, columns=OUTPUT_COLUMNS), uncoded
+    frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
+    frame.attrs["pair"] = pair
+    return frame, uncoded
 
 
 def _note(etype, keyword, matched, actors, org) -> str:

@@ -1,9 +1,13 @@
 """The historical record: curated events, observation windows and figures.
 
-``load_record()`` reads ``calibration/record/{events,windows,observations}.csv``
-and ``calibration/aliases.yaml``, validates every row and returns a
-:class:`Record` of typed pandas DataFrames. Any bad input raises
-:class:`~sim.errors.UserError` naming the file, the CSV line and the column.
+``load_record()`` reads a record folder (by default ``calibration/record/``):
+``record.yaml`` (the record's name, the pair of states it is about, where its
+source documents are described) and ``{events,windows,observations}.csv``,
+plus the alias list ``calibration/aliases.yaml``. It validates every row and
+returns a :class:`Record` of typed pandas DataFrames. Any bad input raises
+:class:`~sim.errors.UserError` naming the file, the line and the field.
+
+Nothing here is tied to one pair of states: the pair comes from ``record.yaml``.
 
 Window semantics: a chronology window is the period one review's chronology
 covers. Inside it the chronology is (editorially) complete; outside every
@@ -24,12 +28,13 @@ import yaml
 
 from sim.errors import UserError
 from sim.taxonomy import EVENT_TYPES
+from sim.yamlio import format_path, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FOLDER = REPO_ROOT / "calibration" / "record"
 DEFAULT_ALIASES = REPO_ROOT / "calibration" / "aliases.yaml"
 
-#: Type of a chronology entry that has no China-Russia (or any dyadic) content;
+#: Type of a chronology entry that has no content about the pair (or any dyad);
 #: kept so that counts per window reproduce the chronology, ignored by type counts.
 OTHER_TYPE = "other"
 PRECISIONS = ("day", "month", "year")
@@ -41,6 +46,10 @@ EVENT_COLUMNS = ["id", "start", "end", "precision", "actors", "organisation", "t
 WINDOW_COLUMNS = ["id", "start", "end", "kind", "source", "first_line", "last_line", "note"]
 OBS_COLUMNS = ["id", "quantity", "exporter", "importer", "actors", "unit", "period_start", "period_end",
                "value", "kind", "source", "note"]
+
+META_FILE = "record.yaml"
+META_KEYS = ("name", "pair", "description", "sources")
+SOURCES_KEYS = ("description", "folder", "index")
 
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9_.\-]+\.txt:[1-9][0-9]*$")
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -59,6 +68,7 @@ class Aliases:
     organisations: dict[str, list[str]]     # id -> names
     type_rules: list[dict]                  # [{type, pattern, condition?}] in priority order
     path: str = ""
+    places: dict[str, list[str]] = field(default_factory=dict)   # id -> country name(s) and capital(s)
 
     @property
     def state_ids(self) -> set[str]:
@@ -85,9 +95,15 @@ def load_aliases(path: str | Path | None = None) -> Aliases:
     states: dict[str, list[str]] = {}
     leaders: dict[str, list[str]] = {}
     diplomats: list[str] = []
+    places: dict[str, list[str]] = {}
     for sid, entry in data["states"].items():
         entry = entry or {}
         names = list(entry.get("names", []))
+        # places: what "visits X" may name (country, capital); defaults to the names,
+        # and a place not listed under names is still a name of the state
+        own = [str(n) for n in (entry.get("places") or [])]
+        places[str(sid)] = own or [str(n) for n in names]
+        names.extend(n for n in own if n not in names)
         for person in entry.get("people", []) or []:
             pnames = [person["name"], *person.get("short", [])]
             names.extend(pnames)
@@ -110,7 +126,37 @@ def load_aliases(path: str | Path | None = None) -> Aliases:
         except re.error as exc:
             raise UserError(f"bad regular expression: {exc}", file=str(path), path=f"{where}.pattern") from None
         rules.append(dict(rule))
-    return Aliases(states, leaders, diplomats, orgs, rules, str(path))
+    return Aliases(states, leaders, diplomats, orgs, rules, str(path), places)
+
+
+def state_of_name(aliases: Aliases, name: str) -> str | None:
+    """The state id a name stands for (id itself, name, adjective, capital), case-insensitive."""
+    key = " ".join(name.split()).casefold()
+    if not key:
+        return None
+    for sid in aliases.states:
+        if sid.casefold() == key or sid.replace("_", " ").casefold() == key:
+            return sid
+    for sid, names in aliases.states.items():
+        if any(" ".join(str(n).split()).casefold() == key for n in names):
+            return sid
+    return None
+
+
+def check_pair(pair, aliases: Aliases, *, file: str | None = None, line: int | None = None,
+               path: str = "pair") -> tuple[str, str]:
+    """Validate a pair of state ids (a sequence or "a,b"); returns it as a tuple."""
+    if isinstance(pair, str):
+        pair = [p.strip() for p in pair.split(",")]
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(p, str) and p for p in pair):
+        raise UserError(f"a pair is two state ids, got {pair!r}", file=file, line=line, path=path)
+    for i, sid in enumerate(pair):
+        if sid not in aliases.states:
+            raise UserError(f"unknown state id '{sid}' (not in {Path(aliases.path).name})",
+                            file=file, line=line, path=f"{path}[{i}]")
+    if pair[0] == pair[1]:
+        raise UserError(f"the pair names '{pair[0]}' twice", file=file, line=line, path=path)
+    return (pair[0], pair[1])
 
 
 # --------------------------------------------------------------------------- reading
@@ -207,12 +253,99 @@ class ObservationTable(pd.DataFrame):
 
 
 @dataclass
+class RecordMeta:
+    """The contents of ``record.yaml``."""
+
+    name: str
+    pair: tuple[str, str]
+    description: str = ""
+    sources: dict = field(default_factory=dict)
+    path: str = ""
+
+    @property
+    def sources_folder(self) -> Path | None:
+        """The folder holding the cited documents (``sources.folder``, relative to record.yaml)."""
+        folder = self.sources.get("folder")
+        if not folder:
+            return None
+        return (Path(self.path).parent / folder).resolve()
+
+
+def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> RecordMeta:
+    """Read and validate ``record.yaml`` of a record folder."""
+    folder = Path(folder) if folder else DEFAULT_FOLDER
+    path = folder / META_FILE
+    if not path.exists():
+        raise UserError(f"{META_FILE} not found: a record folder declares its name and pair there",
+                        file=str(path))
+    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
+    data, origins = load_yaml(path)
+    file = str(path)
+
+    def where(*p):
+        for k in range(len(p), -1, -1):
+            if p[:k] in origins:
+                return origins[p[:k]][1]
+        return None
+
+    if not isinstance(data, dict):
+        raise UserError("expected a mapping with name, pair, ...", file=file, line=1)
+    for key in data:
+        if key not in META_KEYS:
+            raise UserError(f"unknown field '{key}' (known: {', '.join(META_KEYS)})", file=file,
+                            line=where(key), path=key)
+    for key in ("name", "pair"):
+        if key not in data:
+            raise UserError(f"missing field '{key}'", file=file, line=1, path=key)
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise UserError("expected text", file=file, line=where(key), path=key)
+    if not data["name"].strip():
+        raise UserError("empty name", file=file, line=where("name"), path="name")
+    pair = data["pair"]
+    if isinstance(pair, list):
+        for i, sid in enumerate(pair):
+            if isinstance(sid, str) and sid not in al.states:
+                raise UserError(f"unknown state id '{sid}' (not in {Path(al.path).name})", file=file,
+                                line=where("pair", i), path=format_path(("pair", i)))
+    pair = check_pair(pair, al, file=file, line=where("pair"))
+    sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise UserError("expected a mapping (description, folder, index)", file=file,
+                        line=where("sources"), path="sources")
+    for key, value in sources.items():
+        if key not in SOURCES_KEYS:
+            raise UserError(f"unknown field '{key}' (known: {', '.join(SOURCES_KEYS)})", file=file,
+                            line=where("sources", key), path=f"sources.{key}")
+        if not isinstance(value, str):
+            raise UserError("expected text", file=file, line=where("sources", key), path=f"sources.{key}")
+    return RecordMeta(data["name"].strip(), pair, str(data.get("description") or "").strip(),
+                      dict(sources), file)
+
+
+@dataclass
 class Record:
     events: pd.DataFrame
     windows: pd.DataFrame
     observations: ObservationTable
     aliases: Aliases = field(repr=False, default=None)
     folder: str = ""
+    meta: RecordMeta | None = None
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """The two states the record is about (from ``record.yaml``)."""
+        if self.meta is None:
+            raise UserError("this record has no record.yaml, so no pair; pass actors explicitly")
+        return self.meta.pair
+
+    @property
+    def name(self) -> str:
+        return self.meta.name if self.meta else ""
+
+    @property
+    def sources_folder(self) -> Path | None:
+        return self.meta.sources_folder if self.meta else None
 
     # -- events
     def events_in_window(self, window_id: str) -> pd.DataFrame:
@@ -220,15 +353,16 @@ class Record:
             raise UserError(f"unknown window '{window_id}'", path="window")
         return self.events[self.events["window"].astype(str) == window_id].reset_index(drop=True)
 
-    def involving(self, actors=("china", "russia"), events: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Events whose actor list contains every id in ``actors``."""
+    def involving(self, actors=None, events: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Events whose actor list contains every id in ``actors`` (default: the record's pair)."""
         ev = self.events if events is None else events
-        need = set(actors)
+        need = set(self.pair if actors is None else actors)
         mask = ev["actors"].map(lambda s: need.issubset(_ids(s)))
         return ev[mask]
 
-    def event_counts(self, actors=("china", "russia"), windows=None, include_other: bool = False) -> pd.DataFrame:
-        """Counts per window x type of events whose actors include all of ``actors``.
+    def event_counts(self, actors=None, windows=None, include_other: bool = False) -> pd.DataFrame:
+        """Counts per window x type of events whose actors include all of ``actors``
+        (default: the record's pair).
 
         ``windows`` defaults to the chronology windows only (the narrative pseudo-window
         is selective and not a count). Every taxonomy type appears as a column, zeros
@@ -254,10 +388,11 @@ def load_record(folder: str | Path | None = None, aliases: str | Path | Aliases 
     if not folder.is_dir():
         raise UserError("record folder not found", file=str(folder))
     al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
+    meta = load_record_meta(folder, al)
     windows = _load_windows(folder / "windows.csv")
     events = _load_events(folder / "events.csv", windows, al)
     observations = _load_observations(folder / "observations.csv", al)
-    return Record(events, windows, observations, al, str(folder))
+    return Record(events, windows, observations, al, str(folder), meta)
 
 
 def _load_windows(path: Path) -> pd.DataFrame:

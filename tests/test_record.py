@@ -12,12 +12,15 @@ import pandas as pd
 import pytest
 
 from sim.errors import UserError
-from sim.record import DEFAULT_FOLDER, REPO_ROOT, load_aliases, load_record
+from sim.record import DEFAULT_FOLDER, REPO_ROOT, load_aliases, load_record, load_record_meta
 from sim.taxonomy import EVENT_TYPES
 
 
 def seeds_folder() -> Path:
-    return Path(os.environ.get("DYADSIM_SEEDS", REPO_ROOT.parent / "shared" / "seeds"))
+    """DYADSIM_SEEDS, else the source folder record.yaml names."""
+    if os.environ.get("DYADSIM_SEEDS"):
+        return Path(os.environ["DYADSIM_SEEDS"])
+    return load_record_meta().sources_folder or REPO_ROOT.parent / "shared" / "seeds"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,9 @@ def test_chronology_counts_per_window(record):
 def test_helpers(record):
     w = record.events_in_window("chron_2012q4")
     assert len(w) == 12 and w["start"].min() >= pd.Timestamp("2012-09-01")
+    assert record.pair == ("china", "russia")
     counts = record.event_counts(actors=("china", "russia"))
+    assert counts.equals(record.event_counts())                 # the default is the record's pair
     assert list(counts.columns) == list(EVENT_TYPES)
     assert counts.loc["chron_2017q4", "leader_meeting"] == 4
     # Putin-Clinton call (2000) does not involve China, so the dyad count excludes it
