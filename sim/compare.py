@@ -48,6 +48,7 @@ from scipy.stats import poisson
 
 from sim.errors import UserError
 from sim.record import Record
+from sim.results import col_dyad, col_trade
 
 MONEY_UNITS = {"bn USD": 1.0, "m USD": 1e-3}
 
@@ -121,21 +122,16 @@ class Ensemble:
 
 # ---------------------------------------------------------------- series
 
-def _pair(a: str, b: str) -> str:
-    x, y = sorted((a, b))
-    return f"{x}-{y}"
-
-
 def _series_spec(row) -> tuple[str, bool, str, float] | None:
     """(column, column is an annual rate, scale, unit factor) for an observation, or None if not modelled."""
     q = row["quantity"]
     actors = [a for a in str(row["actors"]).split(";") if a]
     if q in ("trade_total", "trade_growth_yoy") and len(actors) == 2:
-        return f"trade.{_pair(*actors)}", True, "log" if q == "trade_total" else "linear", 1.0
+        return col_trade(*actors), True, "log" if q == "trade_total" else "linear", 1.0
     if q in ("exports", "exports_growth_yoy") and row["exporter"] and row["importer"]:
-        return f"exports.{row['exporter']}>{row['importer']}", True, "log" if q == "exports" else "linear", 1.0
+        return col_dyad("exports", row["exporter"], row["importer"]), True, "log" if q == "exports" else "linear", 1.0
     if q == "arms_contract_value" and row["exporter"] and row["importer"]:
-        return f"arms_contracts.{row['exporter']}>{row['importer']}", False, "log1p", 1.0
+        return col_dyad("arms_contracts", row["exporter"], row["importer"]), False, "log1p", 1.0
     if q == "leader_meetings" and len(actors) == 2:
         return "events.leader_meeting", False, "linear", 1.0
     return None
@@ -184,14 +180,22 @@ def _simulated(ens: Ensemble, r) -> np.ndarray | None:
     return ens.period_total(r["column"], r["start"], r["end"], r["rate"])
 
 
+def n_months(start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """Length of a period in months: exact for whole calendar months, by days otherwise."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if start.day == 1 and end == end + pd.offsets.MonthEnd(0):
+        return float((end.year - start.year) * 12 + end.month - start.month + 1)
+    return max(1.0, ((end - start).days + 1) / 30.4375)
+
+
 def _years(ts: pd.Timestamp) -> float:
-    return ts.year + (ts.dayofyear - 0.5) / 365.25
+    return ts.year + (ts.day_of_year - 0.5) / 365.25
 
 
 def _baselines(group: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-out point forecasts from the other figures of the same series (level series only)."""
     mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"])]
-    months = [max(1.0, (e - s).days / 30.4375) for s, e in zip(group["start"], group["end"])]
+    months = [n_months(s, e) for s, e in zip(group["start"], group["end"])]
     rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months)])
     mid = np.array(mid)
     interp, growth = [], []
@@ -261,7 +265,7 @@ def score_events(ens: Ensemble, record: Record, period: tuple | None = None) -> 
     counts = record.event_counts(ens.focal)
     wins = record.windows.set_index("id")
     modelled = {c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"}
-    months_of = {w: max(1.0, (wins.loc[w, "end"] - wins.loc[w, "start"]).days / 30.4375) for w in counts.index}
+    months_of = {w: n_months(wins.loc[w, "start"], wins.loc[w, "end"]) for w in counts.index}
     rows = []
     types = [t for t in counts.columns if counts[t].sum() > 0 or t in modelled]
     for w in counts.index:
@@ -309,7 +313,7 @@ def score_milestones(ens: Ensemble, record: Record, period: tuple | None = None)
     modelled = {c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"}
     counts = record.event_counts(ens.focal)
     wins = record.windows.set_index("id")
-    total_months = sum(max(1.0, (wins.loc[w, "end"] - wins.loc[w, "start"]).days / 30.4375) for w in counts.index)
+    total_months = sum(n_months(wins.loc[w, "start"], wins.loc[w, "end"]) for w in counts.index)
     rows, seen = [], set()
     for _, e in ev.iterrows():
         t = str(e["type"])

@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.compare import Ensemble, Scorecard, _series_observations  # noqa: E402
+from sim.compare import Ensemble, Scorecard, _series_observations, n_months  # noqa: E402
 from sim.record import Record  # noqa: E402
+from sim.results import col_alignment, col_dyad, col_trade  # noqa: E402
 
 BAND = "#4C72B0"
 OBS = "#C44E52"
@@ -81,7 +82,7 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None)
         obs = obs[(obs["column"] == column) & ~obs["quantity"].str.endswith("_growth_yoy")] if len(obs) else obs
         is_rate = column.startswith(("trade.", "exports."))
         for _, r in obs.iterrows():
-            months = max(1.0, (r["end"] - r["start"]).days / 30.4375)
+            months = n_months(r["start"], r["end"])
             y = r["value"] * 12.0 / months if is_rate or column.startswith("arms_") else r["value"]
             mid = r["start"] + (r["end"] - r["start"]) / 2
             ax.errorbar([mid], [y], xerr=[[mid - r["start"]], [r["end"] - mid]], fmt="o", color=OBS,
@@ -131,9 +132,8 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
         ax.fill_between(qx, q[0], q[2], color=BAND, alpha=0.22, lw=0)
         ax.plot(qx, q[1], color=BAND, lw=1.4)
         for _, w in wins.iterrows():
-            n_months = max(1.0, (w["end"] - w["start"]).days / 30.4375)
             n = counts.loc[w["id"]].reindex(list(modelled)).sum() if t == "total" else counts.loc[w["id"]].get(t, 0)
-            ax.plot([w["start"], w["end"]], [n / n_months] * 2, color=OBS, lw=3, solid_capstyle="butt", zorder=4)
+            ax.plot([w["start"], w["end"]], [n / n_months(w["start"], w["end"])] * 2, color=OBS, lw=3, solid_capstyle="butt", zorder=4)
         lo, hi = ens.months[0], ens.months[-1] + pd.offsets.MonthEnd(0)
         # the record is silent outside its windows: grey hatch marks "no data", not "zero"
         ax.axvspan(lo, hi, color="#DDDDDD", alpha=0.35, lw=0, hatch="//", zorder=0)
@@ -246,14 +246,12 @@ def save(fig, path_stem: str | Path) -> list[Path]:
 def default_columns(ens: Ensemble) -> list[str]:
     """The focal pair's main indicators, in a sensible order."""
     a, b = ens.focal
-    x, y = sorted((a, b))
-    want = [f"trade.{x}-{y}", f"exports.{a}>{b}", f"exports.{b}>{a}", f"trust.{a}>{b}", f"trust.{b}>{a}",
-            f"arms_contracts.{a}>{b}", f"arms_contracts.{b}>{a}", f"arms_deliveries.{a}>{b}",
-            f"arms_deliveries.{b}>{a}"]
+    want = [col_trade(a, b)] + [col_dyad(k, x, y) for k in ("exports", "trust", "arms_contracts", "arms_deliveries")
+                                for x, y in ((a, b), (b, a))]
     out = [c for c in want if c in ens.columns]
-    orgs = sorted({c.split("@")[1] for c in ens.columns if c.startswith(f"alignment.{a}@")}
-                  & {c.split("@")[1] for c in ens.columns if c.startswith(f"alignment.{b}@")})
-    out += [f"alignment.{s}@{o}" for o in orgs for s in (a, b)]
+    orgs = sorted({c.split(".")[2] for c in ens.columns if c.startswith(f"alignment.{a}.")}
+                  & {c.split(".")[2] for c in ens.columns if c.startswith(f"alignment.{b}.")})
+    out += [col_alignment(s, o) for o in orgs for s in (a, b)]
     return out
 
 
@@ -271,4 +269,4 @@ def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Sco
 
 
 def _safe(name: str) -> str:
-    return name.replace(">", "_to_").replace("@", "_in_").replace(".", "_")
+    return name.replace(".", "_")

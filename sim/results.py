@@ -1,12 +1,16 @@
 """From engine arrays to tables a person or a notebook can use.
 
-Column names are flat strings so that the same names serve Parquet files,
-Mesa's DataCollector and the comparison with history:
-``trade.china-russia`` (both directions, bn USD a year), ``exports.russia>china``,
-``trust.russia>china``, ``alignment.china@sco``, ``arms_contracts.russia>china``
-(bn USD signed in the month), ``arms_deliveries.russia>china`` (bn USD
-delivered in the month), ``arms_capability.china``, ``gdp.china``,
-``oil_price``, ``events.<type>`` (the focal pair's events in the month).
+Column names are flat, dotted, shell-safe strings (they are typed on command
+lines and in sweep files) so that the same names serve Parquet files, Mesa's
+DataCollector and the comparison with history. They read like scenario paths:
+
+* ``trade.A.B`` — both directions, bn USD a year (annual rate); A, B sorted
+* ``exports.A.B`` — A's exports to B, bn USD a year (annual rate)
+* ``trust.A.B`` — A's trust in B (0-1)
+* ``alignment.S.O`` — state S's alignment with organisation O (0-1)
+* ``arms_contracts.A.B`` / ``arms_deliveries.A.B`` — bn USD signed / delivered in the month, seller A
+* ``arms_capability.S``, ``gdp.S`` (bn USD), ``oil_price``
+* ``events.TYPE`` / ``events.total`` — the focal pair's events in the month
 """
 
 from __future__ import annotations
@@ -19,6 +23,20 @@ import pandas as pd
 from sim.compile import Compiled
 
 Column = Callable[[object], np.ndarray]  # takes an Engine or EnsembleResult, returns (M, T)
+
+
+def col_trade(a: str, b: str) -> str:
+    x, y = sorted((a, b))
+    return f"trade.{x}.{y}"
+
+
+def col_dyad(kind: str, a: str, b: str) -> str:
+    """Directed columns: exports, trust, arms_contracts, arms_deliveries."""
+    return f"{kind}.{a}.{b}"
+
+
+def col_alignment(state: str, org: str) -> str:
+    return f"alignment.{state}.{org}"
 
 
 def _points(src) -> np.ndarray:
@@ -51,7 +69,7 @@ def indicator_columns(cp: Compiled) -> dict[str, Callable]:
     pair_idx = {p: k for k, p in enumerate(cp.trade_pairs)}
     done = set()
     for (i, j), k in pair_idx.items():
-        key = tuple(sorted((S[i], S[j])))
+        key = col_trade(S[i], S[j])
         if key in done:
             continue
         done.add(key)
@@ -62,20 +80,20 @@ def indicator_columns(cp: Compiled) -> dict[str, Callable]:
             arr = src.exports
             sel = arr[:, :, list(ks)] if t is None else arr[:, t, list(ks)]
             return sel.sum(axis=-1)
-        cols[f"trade.{key[0]}-{key[1]}"] = trade
+        cols[key] = trade
     for k, (i, j) in enumerate(cp.trade_pairs):
-        cols[f"exports.{S[i]}>{S[j]}"] = dyn("exports", (k,))
+        cols[col_dyad("exports", S[i], S[j])] = dyn("exports", (k,))
     for k, (i, j) in enumerate(cp.trust_pairs):
-        cols[f"trust.{S[i]}>{S[j]}"] = dyn("trust", (k,))
+        cols[col_dyad("trust", S[i], S[j])] = dyn("trust", (k,))
     ever = cp.participants[0].any(axis=0) | (cp.alignment0[0] > 0)
     for i, s in enumerate(S):
         for o, org in enumerate(cp.orgs):
             if ever[i, o]:
-                cols[f"alignment.{s}@{org}"] = dyn("alignment", (i, o))
+                cols[col_alignment(s, org)] = dyn("alignment", (i, o))
     arms_states = sorted({i for p in cp.arms_pairs for i in p})
     for k, (i, j) in enumerate(cp.arms_pairs):
-        cols[f"arms_contracts.{S[i]}>{S[j]}"] = dyn("arms_contracts", (k,))
-        cols[f"arms_deliveries.{S[i]}>{S[j]}"] = dyn("arms_deliveries", (k,))
+        cols[col_dyad("arms_contracts", S[i], S[j])] = dyn("arms_contracts", (k,))
+        cols[col_dyad("arms_deliveries", S[i], S[j])] = dyn("arms_deliveries", (k,))
     for i in arms_states:
         cols[f"arms_capability.{S[i]}"] = dyn("capability", (i,))
     focal = {S[cp.focal[0]], S[cp.focal[1]]}

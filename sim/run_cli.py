@@ -60,6 +60,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=seed_int, help="base seed (default: meta.seed); replicate seeds derive from it")
     p.add_argument("--out", help="output folder (default: results/<scenario name>)")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a scenario value; repeatable")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
+    p.add_argument("--no-compare", action="store_true", help="skip the comparison with the scenario's record")
     p.set_defaults(func=cmd_run)
 
 
@@ -72,5 +74,20 @@ def cmd_run(args) -> int:
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
     paths = out.save(folder)
     print(out.summary())
+    card = record = ens = None
+    if loaded.record_path is not None and not args.no_compare:
+        from sim.compare import Ensemble, score
+        from sim.record import load_record
+        record = load_record(loaded.record_path)
+        ens = Ensemble.from_run(out)
+        card = score(ens, record)
+        paths.update({f"scores_{k}": v for k, v in card.save(folder).items()})
+        print("against the record: " + card.overall_line())
+    if not args.no_plots:
+        from sim import plots
+        from sim.compare import Ensemble
+        ens = ens or Ensemble.from_run(out)
+        figures = plots.plot_all(ens, record, folder / "plots", card)
+        paths["plots"] = Path(f"{folder / 'plots'}/ ({len(figures)} files)")
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

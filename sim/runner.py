@@ -24,7 +24,7 @@ import pandas as pd
 
 from sim.compile import compile_scenario
 from sim.engine import EnsembleResult, Engine, replicate_seeds
-from sim.results import events_frame, indicator_columns, indicators_frame
+from sim.results import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
 from sim.scenario import LoadedScenario, load_scenario
 
 _PACKAGES = ["numpy", "pandas", "mesa", "pydantic", "pyarrow", "pyyaml", "matplotlib", "dyadsim"]
@@ -129,14 +129,14 @@ def summarise(out: RunOutput) -> str:
     lines = [f"scenario {sc.meta.name} ({sc.meta.start} – {sc.meta.end}), {res.n_members} replicates, "
              f"base seed {out.base_seed}, hash {out.loaded.hash[:12]}, {out.wall_time_s:.2f} s",
              f"focal pair: {a}–{b}     median  [90% band] across replicates"]
-    trade = cols.get(f"trade.{min(a, b)}-{max(a, b)}")
+    trade = cols.get(col_trade(a, b))
     if trade is not None:
         series = trade(res) / 12.0   # annual rate -> flow in the month
         lines.append(f"trade {a}–{b}, bn USD in the year:")
         for y in sorted(set(years))[:: max(1, len(set(years)) // 6)] + [years[-1]]:
             lines.append(f"  {y}: {_band(series[:, years == y].sum(axis=1))}")
     for d in ((a, b), (b, a)):
-        fn = cols.get(f"trust.{d[0]}>{d[1]}")
+        fn = cols.get(col_dyad("trust", *d))
         if fn is not None:
             tr = fn(res)
             lines.append(f"trust {d[0]}>{d[1]}: start {np.median(tr[:, 0]):.2f}, end {_band(tr[:, -1], 2).strip()}")

@@ -57,8 +57,8 @@ def test_mesa_run_equals_ensemble_member(baseline, compiled):
     assert np.array_equal(model.engine.counts[0], ens.counts[1])
     table = model.datacollector.get_model_vars_dataframe()
     assert len(table) == compiled.n_months
-    trade = indicator_columns(compiled)["trade.china-russia"](ens)[1]
-    assert np.array_equal(table["trade.china-russia"].to_numpy(), trade)
+    trade = indicator_columns(compiled)["trade.china.russia"](ens)[1]
+    assert np.array_equal(table["trade.china.russia"].to_numpy(), trade)
 
 
 def test_mesa_agents_and_agentset(baseline):
@@ -102,8 +102,8 @@ def test_membership_dates_respected(compiled):
 
 
 def _russia_china_share(res, year):
-    china = _year_sum(res, "exports.russia>china", year)
-    total = sum(_year_sum(res, f"exports.russia>{p}", year) for p in ("china", "eu", "usa", "kazakhstan", "india"))
+    china = _year_sum(res, "exports.russia.china", year)
+    total = sum(_year_sum(res, f"exports.russia.{p}", year) for p in ("china", "eu", "usa", "kazakhstan", "india"))
     return china / total
 
 
@@ -122,8 +122,8 @@ def test_high_oil_keeps_russian_exports_up():
     seeds = replicate_seeds(2, 100)
     base = run_ensemble(compile_scenario(load_scenario(BASELINE)), seeds)
     high = run_ensemble(compile_scenario(load_scenario(SCENARIOS / "high_oil.yaml")), seeds)
-    assert np.median(_year_sum(high, "exports.russia>china", 2016) / _year_sum(base, "exports.russia>china", 2016)) > 1.2
-    assert np.array_equal(_year_sum(high, "exports.russia>china", 2013), _year_sum(base, "exports.russia>china", 2013))
+    assert np.median(_year_sum(high, "exports.russia.china", 2016) / _year_sum(base, "exports.russia.china", 2016)) > 1.2
+    assert np.array_equal(_year_sum(high, "exports.russia.china", 2013), _year_sum(base, "exports.russia.china", 2013))
 
 
 def test_more_trust_more_cooperative_events():
@@ -141,7 +141,7 @@ def test_fear_of_copying_cuts_arms_contracts():
     seeds = replicate_seeds(6, 200)
     lo = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.1})), seeds)
     hi = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.9})), seeds)
-    col = "arms_contracts.russia>china"
+    col = "arms_contracts.russia.china"
     assert indicator_columns(lo.compiled)[col](lo).sum() > 3 * indicator_columns(hi.compiled)[col](hi).sum()
 
 
