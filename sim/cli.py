@@ -17,6 +17,7 @@ from sim.errors import UserError
 COMMAND_MODULES = [
     "sim.run_cli",
     "sim.record_cli",
+    "sim.sweep_cli",
 ]
 
 
