@@ -178,23 +178,6 @@ class SweepFile(_Strict):
     keep_series: bool = False
     chunk_runs: int = Field(default=1000, ge=1, description="runs per chunk (whole points; at least one point)")
 
-    @model_validator(mode="after")
-    def _names(self):
-        paths = [p.path for p in self.parameters]
-        for i, p in enumerate(paths):
-            if p in paths[:i]:
-                raise ValueError(f"parameter '{p}' is listed twice")
-        labels = [o.label for o in self.outputs]
-        for i, lab in enumerate(labels):
-            if lab in labels[:i] or lab in paths or lab in RESERVED_COLUMNS:
-                raise ValueError(f"output name '{lab}' is used twice or clashes with a column; give it a 'name'")
-        if self.design.method in ("lhs", "sobol", "morris"):
-            for i, p in enumerate(self.parameters):
-                if p.range is None:
-                    raise ValueError(f"parameters[{i}]: the {self.design.method} design needs 'range: [lo, hi]', "
-                                     "not a list of values")
-        return self
-
 
 # ---------------------------------------------------------------- loading
 
@@ -262,11 +245,34 @@ def load_sweep(path: str | Path, check: bool = True) -> LoadedSweep:
         spec = SweepFile.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(exc, origins, str(path)) from None
+    _check_names(spec, origins, str(path))
     base = Path(os.path.normpath(path.parent / spec.scenario))
     loaded = LoadedSweep(spec, path, base, origins, hashlib.sha256(path.read_bytes()).hexdigest())
     if check:
         _check_against_scenario(loaded)
     return loaded
+
+
+def _check_names(spec: SweepFile, origins: Origins, file: str) -> None:
+    """Cross-field rules, raised at the offending entry's line (pydantic would report the top level)."""
+
+    def fail(loc: tuple, msg: str):
+        f, line = origin_of(origins, loc)
+        raise UserError(msg, file=f or file, line=line, path=format_path(loc))
+
+    paths = [p.path for p in spec.parameters]
+    for i, p in enumerate(paths):
+        if p in paths[:i]:
+            fail(("parameters", i, "path"), f"parameter '{p}' is listed twice")
+    labels = [o.label for o in spec.outputs]
+    for i, lab in enumerate(labels):
+        if lab in labels[:i] or lab in paths or lab in RESERVED_COLUMNS:
+            fail(("outputs", i), f"output name '{lab}' is used twice or clashes with a column; give it a 'name'")
+    if spec.design.method in ("lhs", "sobol", "morris"):
+        for i, p in enumerate(spec.parameters):
+            if p.range is None:
+                fail(("parameters", i, "values"), f"the {spec.design.method} design needs 'range: [lo, hi]', "
+                                                  "not a list of values")
 
 
 def _check_against_scenario(sw: LoadedSweep) -> None:
@@ -375,9 +381,17 @@ def output_values(result, outputs, columns: dict | None = None) -> dict[str, np.
     for o in outputs:
         arr = np.asarray(columns[o.column](result), dtype=float)[:, o.window(cp.months)]
         if o.stat == "final":
-            out[o.label] = arr[:, -1]
-        else:
+            out[o.label] = arr[:, -1].copy()
+        elif o.stat in ("min", "max"):
             out[o.label] = getattr(np, o.stat)(arr, axis=1)
+        else:
+            # Month by month, not np.sum(axis=1): numpy's pairwise summation groups
+            # terms differently for one row than for many, and a member's numbers
+            # must not depend on how many members ran beside it.
+            total = np.zeros(arr.shape[0])
+            for t in range(arr.shape[1]):
+                total += arr[:, t]
+            out[o.label] = total if o.stat == "sum" else total / arr.shape[1]
     return out
 
 
