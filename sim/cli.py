@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "sim.run_cli",
     "sim.record_cli",
     "sim.compare_cli",
+    "sim.sweep_cli",
 ]
 
 

@@ -8,6 +8,7 @@ each loaded document is paired with a map from field path to (file, line).
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,20 @@ def _fmt(path: Path_) -> str:
 format_path = _fmt
 
 
+# Parsed documents keyed by (file name, text hash). A sweep loads the same base
+# scenario once per parameter point, and parsing (pure-Python PyYAML) costs ten
+# times more than validating and compiling; keying on the text itself means an
+# edited file is never served stale.
+_PARSED: dict[tuple[str, str], tuple[Any, Origins]] = {}
+_PARSED_MAX = 64
+
+
 def load_yaml(file: str | Path) -> tuple[Any, Origins]:
-    """Load one YAML file safely; returns the data and the origin of every node."""
+    """Load one YAML file safely; returns the data and the origin of every node.
+
+    The caller owns the returned objects (they are copies of a cached parse),
+    so it may change them in place.
+    """
     file = Path(file)
     try:
         text = file.read_text(encoding="utf-8")
@@ -65,6 +78,16 @@ def load_yaml(file: str | Path) -> tuple[Any, Origins]:
         raise UserError("is a directory, expected a YAML file", file=str(file)) from None
     except UnicodeDecodeError as exc:
         raise UserError(f"not UTF-8 text ({exc.reason})", file=str(file)) from None
+    key = (str(file), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = _parse(text, file)
+    data, origins = _PARSED[key]
+    return copy.deepcopy(data), dict(origins)
+
+
+def _parse(text: str, file: Path) -> tuple[Any, Origins]:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
