@@ -50,7 +50,7 @@ def register(sub) -> None:
         description="Plot one output of a sweep against one parameter (replicates as dots, point means as a "
                     "line) or two parameters (heatmap of the mean; binned when the points are not on a grid).",
         epilog="example:\n  python run.py plot-sweep results/sweeps/small_grid --x coefficients.trade_diversion "
-               "--y states.russia.trust.china --output trade_2014",
+               "--output trade_2014   (add --y PARAM for a heatmap)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     q.add_argument("results", help="results folder of a sweep")
     q.add_argument("--x", required=True, metavar="PARAM", help="parameter on the x axis (dotted path)")
