@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "sim.record_cli",
     "sim.compare_cli",
     "sim.sweep_cli",
+    "sim.calibrate_cli",
 ]
 
 

@@ -137,7 +137,7 @@ def _series_spec(row) -> tuple[str, bool, str, float] | None:
     return None
 
 
-def _series_observations(record: Record, ens: Ensemble) -> pd.DataFrame:
+def series_observations(record: Record) -> pd.DataFrame:
     """Scorable observations (one row each; same-period arms contracts summed)."""
     obs = record.observations
     obs = obs[obs["kind"].astype(str) == "observation"].copy()
@@ -169,7 +169,7 @@ def _series_observations(record: Record, ens: Ensemble) -> pd.DataFrame:
 _SCALES = {"log": lambda v: np.log(np.maximum(v, 1e-9)), "log1p": np.log1p, "linear": lambda v: v}
 
 
-def _simulated(ens: Ensemble, r) -> np.ndarray | None:
+def simulated_value(ens: Ensemble, r) -> np.ndarray | None:
     if r["quantity"].endswith("_growth_yoy"):
         now = ens.period_total(r["column"], r["start"], r["end"], r["rate"])
         before = ens.period_total(r["column"], r["start"] - pd.DateOffset(years=1),
@@ -223,7 +223,7 @@ def _baselines(group: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_series(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
-    df = _series_observations(record, ens)
+    df = series_observations(record)
     if df.empty:
         return df
     # Baselines see every recorded figure of the series, scored or not (the record is what it is).
@@ -234,7 +234,7 @@ def score_series(ens: Ensemble, record: Record, period: tuple | None = None) -> 
     for _, r in df.iterrows():
         if period is not None and not (r["start"] >= period[0] and r["end"] <= period[1]):
             continue
-        sim = _simulated(ens, r)
+        sim = simulated_value(ens, r)
         row = dict(id=r["id"], quantity=r["quantity"], column=r["column"], start=r["start"], end=r["end"],
                    observed=r["value"], scale=r["scale"], source=r["source"])
         if sim is None:

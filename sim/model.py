@@ -114,6 +114,13 @@ class RelationsModel(mesa.Model):
         super().__init__(rng=int(seed))
         self.loaded = loaded
         self.seed = int(seed)
+        if loaded.posterior_path is not None:      # draw this run's parameters as an ensemble member would
+            from sim.runner import load_samples, sample_index
+            samples = load_samples(loaded.posterior_path)
+            row = samples.iloc[sample_index(samples, self.seed)]
+            loaded = load_scenario(loaded.path, {**loaded.overrides,
+                                                 **{c: float(row[c]) for c in samples.columns if c != "weight"}})
+            self.loaded = loaded
         self.compiled = compile_scenario(loaded)
         # One member; its stream is a fresh default_rng(seed), which is also self.rng.
         self.engine = Engine(self.compiled, [self.seed])

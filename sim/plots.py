@@ -17,7 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.compare import Ensemble, Scorecard, _series_observations, n_months  # noqa: E402
+from sim.compare import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
+from sim.calibrate import weighted_quantile  # noqa: E402
 from sim.record import Record  # noqa: E402
 from sim.results import col_alignment, col_dyad, col_trade  # noqa: E402
 
@@ -63,8 +64,12 @@ def _series_values(ens: Ensemble, column: str) -> np.ndarray:
     return vals
 
 
-def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None):
-    """Median, 50% and 90% bands over the replicates; recorded figures as points with their period as a bar."""
+def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None,
+              held_out: tuple | None = None):
+    """Median, 50% and 90% bands over the replicates; recorded figures as points with their period as a bar.
+
+    ``held_out=(start, end)`` shades the period calibration never saw (the hindcast).
+    """
     own = ax is None
     if own:
         fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
@@ -78,7 +83,7 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None)
     ax.plot(x, q[2], color=BAND, lw=1.8, label="median")
     sources = []
     if record is not None:
-        obs = _series_observations(record, ens)
+        obs = series_observations(record)
         obs = obs[(obs["column"] == column) & ~obs["quantity"].str.endswith("_growth_yoy")] if len(obs) else obs
         is_rate = column.startswith(("trade.", "exports."))
         for _, r in obs.iterrows():
@@ -90,6 +95,9 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None)
             sources.append(f"{r['start'].year}: {r['source']}")
         if len(obs):
             ax.plot([], [], "o", color=OBS, label="recorded (bar = period, annualised)")
+    if held_out is not None:
+        ax.axvspan(pd.Timestamp(held_out[0]), pd.Timestamp(held_out[1]), color="#999999", alpha=0.15, lw=0,
+                   label="held out of calibration (hindcast)")
     ax.set_title(_title(ens, column))
     ax.set_ylabel(_unit(column))
     ax.set_xlabel("year")
@@ -270,3 +278,58 @@ def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Sco
 
 def _safe(name: str) -> str:
     return name.replace(".", "_")
+
+
+def posterior_marginals(samples, weights, priors, prior_samples=None):
+    """Weighted posterior histogram per parameter over its prior (a histogram of prior draws)."""
+    n = len(priors)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), constrained_layout=True, squeeze=False)
+    for k, p in enumerate(priors):
+        ax = axes[k // cols][k % cols]
+        x = samples[p.path].to_numpy()
+        logx = p.log
+        tr = np.log10 if logx else (lambda v: v)
+        if prior_samples is not None:
+            ax.hist(tr(prior_samples[p.path].to_numpy()), bins=30, density=True, color=BASE, alpha=0.35,
+                    label="prior")
+        ax.hist(tr(x), bins=30, weights=weights, density=True, color=BAND, alpha=0.75, label="posterior")
+        med = weighted_quantile(x, weights, 0.5)
+        ax.axvline(tr(med), color="black", lw=1)
+        ax.set_xlabel(("log10 " if logx else "") + p.path.replace("coefficients.", ""), fontsize=8)
+        ax.set_yticks([])
+    for k in range(n, rows * cols):
+        axes[k // cols][k % cols].axis("off")
+    axes[0][0].legend(fontsize=7, frameon=False)
+    fig.suptitle("posterior marginals (line: weighted median)")
+    return fig
+
+
+def posterior_pairs(samples, weights, priors, max_params: int = 5):
+    """Pairwise scatter of the posterior sample for the first parameters (point size ~ weight)."""
+    ps = priors[:max_params]
+    n = len(ps)
+    fig, axes = plt.subplots(n, n, figsize=(2.2 * n + 1, 2.2 * n + 1), constrained_layout=True, squeeze=False)
+    size = 4 + 60 * weights / weights.max()
+    for i, pi in enumerate(ps):
+        for j, pj in enumerate(ps):
+            ax = axes[i][j]
+            xi = samples[pi.path].to_numpy()
+            xj = samples[pj.path].to_numpy()
+            if i == j:
+                ax.hist(xi, bins=25, weights=weights, color=BAND)
+                ax.set_yticks([])
+            else:
+                ax.scatter(xj, xi, s=size, color=BAND, alpha=0.4, lw=0)
+            if pj.log:
+                ax.set_xscale("log")
+            if pi.log and i != j:
+                ax.set_yscale("log")
+            if i == n - 1:
+                ax.set_xlabel(pj.path.replace("coefficients.", ""), fontsize=7)
+            if j == 0:
+                ax.set_ylabel(pi.path.replace("coefficients.", ""), fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.suptitle("posterior sample, pairwise")
+    return fig

@@ -100,17 +100,65 @@ class RunOutput:
         return summarise(self)
 
 
+def load_samples(path: str | Path) -> pd.DataFrame:
+    """A parameter sample (posterior or prior): one column per dotted path, optional ``weight``."""
+    from sim.errors import UserError
+    try:
+        df = pd.read_parquet(path)
+    except (FileNotFoundError, OSError) as exc:
+        raise UserError(f"cannot read the parameter sample: {exc}", file=str(path), path="meta.posterior") from None
+    if "weight" not in df.columns:
+        df = df.assign(weight=1.0)
+    return df.drop(columns=[c for c in ("distance", "generation") if c in df.columns])
+
+
+def sample_index(samples: pd.DataFrame, seed: int) -> int:
+    """Which sample row a replicate uses: drawn by weight from a stream of its own seed.
+
+    The stream is spawned from the seed, so it never touches the draws of the
+    run itself (``default_rng(seed)``), and a single Mesa run with that seed
+    picks the same row.
+    """
+    w = samples["weight"].to_numpy(dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x5A4D,)))
+    return int(rng.choice(len(w), p=w / w.sum()))
+
+
+def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
+    """Compiled points and each member's point; with a sample, members draw their parameters from it."""
+    from sim.compile import stack_points
+    if samples is None and loaded.posterior_path is not None:
+        samples = load_samples(loaded.posterior_path)
+    if samples is None:
+        return compile_scenario(loaded), None
+    idx = [sample_index(samples, s) for s in seeds]
+    rows = sorted(set(idx))
+    params = [c for c in samples.columns if c != "weight"]
+    parts = [compile_scenario(load_scenario(loaded.path, {**loaded.overrides,
+                                                          **{p: float(samples.iloc[r][p]) for p in params}}))
+             for r in rows]
+    where = {r: k for k, r in enumerate(rows)}
+    cp = stack_points(parts)
+    cp.scenario_hash = loaded.hash
+    return cp, np.array([where[i] for i in idx], dtype=int)
+
+
 def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, seed: int | None = None,
-        overrides: dict[str, Any] | None = None) -> RunOutput:
-    """Run ``replicates`` members of a scenario; replicate seeds derive from ``seed``."""
+        overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None) -> RunOutput:
+    """Run ``replicates`` members of a scenario; replicate seeds derive from ``seed``.
+
+    With ``samples`` (or a scenario whose ``meta.posterior`` names one) each
+    replicate draws its parameter values from that weighted sample.
+    """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides)
     if isinstance(scenario, LoadedScenario) and overrides:
         loaded = load_scenario(scenario.path, {**scenario.overrides, **overrides})
     n = loaded.scenario.meta.replicates if replicates is None else replicates
     base = loaded.scenario.meta.seed if seed is None else seed
     t0 = time.perf_counter()
-    cp = compile_scenario(loaded)
-    result = Engine(cp, replicate_seeds(base, n)).run()
+    seeds = replicate_seeds(base, n)
+    cp, points = compile_members(loaded, seeds, samples)
+    result = Engine(cp, seeds, points).run()
     return RunOutput(loaded, result, base, time.perf_counter() - t0)
 
 

@@ -126,6 +126,7 @@ class Meta(_Strict):
     replicates: int = Field(default=20, ge=1)
     focal: tuple[Id, Id]
     record: str | None = None  # folder of the historical record, relative to this file
+    posterior: str | None = None  # Parquet sample of parameters (paths as columns, weight) replicates draw from
 
     @model_validator(mode="after")
     def _order(self):
@@ -476,14 +477,21 @@ class LoadedScenario:
         canon = json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()
 
+    def _meta_path(self, key: str) -> Path | None:
+        """A path in meta, resolved against the file that named it (a child inherits its parent's)."""
+        value = getattr(self.scenario.meta, key)
+        if value is None:
+            return None
+        file, _ = self.origins.get(("meta", key), (self.path, None))
+        return Path(os.path.normpath(Path(file).parent / value))
+
     @property
     def record_path(self) -> Path | None:
-        """The record folder, resolved against the file that named it (a child inherits its parent's)."""
-        rec = self.scenario.meta.record
-        if rec is None:
-            return None
-        file, _ = self.origins.get(("meta", "record"), (self.path, None))
-        return Path(os.path.normpath(Path(file).parent / rec))
+        return self._meta_path("record")
+
+    @property
+    def posterior_path(self) -> Path | None:
+        return self._meta_path("posterior")
 
     def __getattr__(self, name: str):
         return getattr(self.scenario, name)
