@@ -117,7 +117,9 @@ class Ensemble:
         if mask is None or not mask.any():
             return None
         vals = self.columns[column][:, mask]
-        return vals.sum(axis=1) / (12.0 if rate else 1.0)
+        # cumsum adds month by month in order, whatever the number of members, so a member's
+        # total does not depend on what ran beside it (sum(axis=1) groups terms differently)
+        return np.cumsum(vals, axis=1)[:, -1] / (12.0 if rate else 1.0)
 
 
 # ---------------------------------------------------------------- series

@@ -48,7 +48,7 @@ from sim.results import indicator_columns, month_index_values
 from sim.scenario import Month, load_scenario, month_index
 from sim.yamlio import Origins, format_path, load_yaml, origin_of
 
-RESERVED_COLUMNS = ("point", "replicate", "seed", "chunk", "status", "error")
+RESERVED_COLUMNS = ("point", "replicate", "seed", "chunk", "status", "error", "fit_series", "fit_events")
 STATS = ("mean", "sum", "final", "min", "max")
 MANIFEST = "manifest.json"
 RUNS_DIR = "runs"
@@ -176,6 +176,8 @@ class SweepFile(_Strict):
     seed: int = Field(ge=0)
     outputs: list[OutputSpec] = Field(min_length=1)
     keep_series: bool = False
+    # Fit of every run to the base scenario's record: fit_series, fit_events (see docs/sweeps.md)
+    fit: bool = False
     chunk_runs: int = Field(default=1000, ge=1, description="runs per chunk (whole points; at least one point)")
 
 
@@ -371,6 +373,7 @@ class ChunkTask:
     seeds: np.ndarray         # (n, R)
     outputs: tuple[OutputSpec, ...]
     keep_series: bool
+    fit_targets: tuple = ()   # calibrate.Target: the record's evidence, when the sweep asks for fit
 
 
 def output_values(result, outputs, columns: dict | None = None) -> dict[str, np.ndarray]:
@@ -406,6 +409,8 @@ def _run_points(task: ChunkTask, idx: list[int]) -> tuple[dict, pd.DataFrame | N
     result = run_ensemble(cp, seeds.astype(np.uint64), np.repeat(np.arange(len(idx)), R))
     cols = indicator_columns(cp)
     values = output_values(result, task.outputs, cols)
+    if task.fit_targets:
+        values.update(fit_values(result, task.fit_targets, cols))
     series = None
     if task.keep_series:
         T = cp.n_months
@@ -416,6 +421,43 @@ def _run_points(task: ChunkTask, idx: list[int]) -> tuple[dict, pd.DataFrame | N
             data[name] = np.asarray(cols[name](result), dtype=float).reshape(-1)
         series = pd.DataFrame(data)
     return values, series
+
+
+FIT_COLUMNS = ("fit_series", "fit_events")
+
+
+def fit_values(result, targets, columns: dict) -> dict[str, np.ndarray]:
+    """Per run: root mean square distance to the record, for money series (log) and event counts (sqrt).
+
+    The same statistics the calibration uses (``sim.calibrate.statistics``), unscaled:
+    fit_series 0.1 means the run's figures are off by about 10% on average.
+    """
+    from sim.calibrate import statistics
+    from sim.compare import Ensemble
+    needed = {t.column for t in targets}
+    ens = Ensemble("sweep", month_index_values(result.compiled),
+                   {c: np.asarray(columns[c](result), dtype=float) for c in needed},
+                   tuple(result.compiled.states[i] for i in result.compiled.focal), result.seeds)
+    stats = statistics(ens, list(targets))
+    obs = np.array([t.observed for t in targets])
+    out = {}
+    for name, kinds in (("fit_series", ("series",)), ("fit_events", ("events",))):
+        k = np.array([t.kind in kinds for t in targets])
+        out[name] = np.sqrt(np.mean((stats[:, k] - obs[k]) ** 2, axis=1)) if k.any() else np.full(len(stats), np.nan)
+    return out
+
+
+def fit_targets(sw: "LoadedSweep") -> tuple:
+    """The record's evidence the base scenario can be compared with (whole period)."""
+    from sim.calibrate import build_targets
+    from sim.record import load_record
+    base = load_scenario(sw.base)
+    if base.record_path is None:
+        raise UserError("fit: true needs a base scenario with meta.record", **sw.where(("fit",)))
+    cp = compile_scenario(base)
+    record = load_record(base.record_path)
+    return tuple(build_targets(record, month_index_values(cp), tuple(base.scenario.meta.focal),
+                               set(indicator_columns(cp)), None))
 
 
 def _rows(task: ChunkTask, idx: list[int], values: dict | None, error: str = "") -> pd.DataFrame:
@@ -429,6 +471,9 @@ def _rows(task: ChunkTask, idx: list[int], values: dict | None, error: str = "")
         data[p] = np.repeat(task.values[idx, j], R)
     for o in task.outputs:
         data[o.label] = values[o.label] if values is not None else np.full(n, np.nan)
+    if task.fit_targets:
+        for name in FIT_COLUMNS:
+            data[name] = values[name] if values is not None else np.full(n, np.nan)
     data["status"] = np.full(n, "ok" if values is not None else "failed", dtype=object)
     data["error"] = np.full(n, error, dtype=object)
     return pd.DataFrame(data)
@@ -646,11 +691,13 @@ def run_sweep(sw: LoadedSweep, out: str | Path, *, workers: int | None = None, s
     _write_json_atomic(manifest, out / MANIFEST)
 
     done = {c for c in range(len(plan.chunks)) if (out / RUNS_DIR / part_name(c)).exists()}
+    targets = fit_targets(sw) if sw.spec.fit else ()
     tasks = []
     for c, (a, b) in enumerate(plan.chunks):
         if c not in done:
             tasks.append(ChunkTask(c, str(sw.base.resolve()), tuple(sw.param_paths), tuple(range(a, b)),
-                                   plan.values[a:b], plan.seeds[a:b], tuple(sw.spec.outputs), sw.spec.keep_series))
+                                   plan.values[a:b], plan.seeds[a:b], tuple(sw.spec.outputs), sw.spec.keep_series,
+                                   targets))
     R = plan.replicates
     total = plan.n_points * R
     bar = Progress(total, total - sum(len(t.point_ids) for t in tasks) * R, enabled=progress)

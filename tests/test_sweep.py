@@ -91,6 +91,25 @@ def test_a_sweep_member_equals_the_single_run_with_its_seed_and_overrides(tmp_pa
             assert single[o.label][0] == row[o.label], o.label   # bit-identical, not just close
 
 
+def test_fit_to_the_record_per_run(tmp_path):
+    from sim.results import indicator_columns
+    from sim.sweep import fit_targets, fit_values
+    a = load_sweep(write_sweep(tmp_path, "{method: random, points: 4}", chunk_runs=2, extra="fit: true\n",
+                               name="a.yaml"))
+    b = load_sweep(write_sweep(tmp_path, "{method: random, points: 4}", chunk_runs=100, extra="fit: true\n",
+                               name="b.yaml"))
+    run_sweep(a, tmp_path / "a", workers=1, progress=False)
+    run_sweep(b, tmp_path / "b", workers=1, progress=False)
+    runs = _table(tmp_path / "a")
+    pd.testing.assert_frame_equal(runs, _table(tmp_path / "b"))          # chunking does not move the fit
+    assert runs["fit_series"].between(0.01, 5).all() and runs["fit_events"].between(0.01, 5).all()
+    row = runs.iloc[5]
+    model = RelationsModel(BASELINE, rng=int(row["seed"]), collect=False,
+                           **{p: row[p] for p in a.param_paths}).run()
+    single = fit_values(model.result(), fit_targets(a), indicator_columns(model.compiled))
+    assert single["fit_series"][0] == row["fit_series"] and single["fit_events"][0] == row["fit_events"]
+
+
 def _table(folder):
     _, runs = read_results(folder)
     return runs.drop(columns=["chunk"])
