@@ -703,18 +703,6 @@ def evaluate(cal: LoadedCalibration, out: str | Path, replicates: int = 200, see
 
 
 def headline(result: dict) -> str:
-    """A few lines a README can quote."""
-    lines = []
-    for key, o in result.items():
-        if "/" not in key:
-            continue
-        parts = [f"{key:24s}"]
-        if "series_crps_log" in o:
-            parts.append(f"series CRPS(log) {o['series_crps_log']:.3f} (skill vs interp "
-                         f"{o.get('series_skill_interp', float('nan')):+.2f}, vs growth "
-                         f"{o.get('series_skill_growth', float('nan')):+.2f}; 90% cover {o['series_coverage90']:.0%})")
-        if "events_ignorance" in o:
-            parts.append(f"events ignorance {o['events_ignorance']:.2f} vs Poisson "
-                         f"{o['events_ignorance_baseline']:.2f} (90% cover {o['events_coverage90']:.0%})")
-        lines.append("  ".join(parts))
-    return "\n".join(lines)
+    """One scorecard line per period and ensemble, for the terminal and the README."""
+    from sim.compare import overall_line
+    return "\n".join(overall_line(key, o) for key, o in result.items() if "/" in key)

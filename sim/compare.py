@@ -401,21 +401,7 @@ class Scorecard:
         return out
 
     def overall_line(self) -> str:
-        o = self.overall()
-        parts = [f"{self.scenario}:"]
-        if "series_scored" in o:
-            parts.append(f"series n={o['series_scored']} CRPS(log) {o.get('series_crps_log', float('nan')):.3f} "
-                         f"skill vs interp {o.get('series_skill_interp', float('nan')):+.2f}, "
-                         f"vs growth {o.get('series_skill_growth', float('nan')):+.2f}, "
-                         f"cover50 {o['series_coverage50']:.0%} cover90 {o['series_coverage90']:.0%}")
-        if "event_cells_scored" in o:
-            parts.append(f"| events n={o['event_cells_scored']} ign {o['events_ignorance']:.2f} "
-                         f"vs Poisson {o['events_ignorance_baseline']:.2f} "
-                         f"(skill {o['events_skill_ignorance']:+.2f}), cover90 {o['events_coverage90']:.0%}")
-        if "milestones_scored" in o:
-            parts.append(f"| milestones n={o['milestones_scored']} Brier {o['milestones_brier']:.3f} "
-                         f"vs {o['milestones_brier_baseline']:.3f} (skill {o['milestones_skill']:+.2f})")
-        return " ".join(parts)
+        return overall_line(self.scenario, self.overall())
 
     def to_dict(self) -> dict:
         def records(df):
@@ -436,6 +422,24 @@ class Scorecard:
                 paths[name] = folder / f"scores_{name}.parquet"
                 df.to_parquet(paths[name], index=False)
         return paths
+
+
+def overall_line(label: str, o: dict) -> str:
+    """One line per scorecard: what a reader scans first."""
+    parts = [f"{label}:"]
+    if "series_scored" in o:
+        parts.append(f"series n={o['series_scored']} CRPS(log) {o.get('series_crps_log', float('nan')):.3f} "
+                     f"skill vs interp {o.get('series_skill_interp', float('nan')):+.2f}, "
+                     f"vs growth {o.get('series_skill_growth', float('nan')):+.2f}, "
+                     f"cover50 {o['series_coverage50']:.0%} cover90 {o['series_coverage90']:.0%}")
+    if "event_cells_scored" in o:
+        parts.append(f"| events n={o['event_cells_scored']} ign {o['events_ignorance']:.2f} "
+                     f"vs Poisson {o['events_ignorance_baseline']:.2f} "
+                     f"(skill {o['events_skill_ignorance']:+.2f}), cover90 {o['events_coverage90']:.0%}")
+    if "milestones_scored" in o:
+        parts.append(f"| milestones n={o['milestones_scored']} Brier {o['milestones_brier']:.3f} "
+                     f"vs {o['milestones_brier_baseline']:.3f} (skill {o['milestones_skill']:+.2f})")
+    return " ".join(parts)
 
 
 def _json_default(o):
