@@ -17,7 +17,9 @@ Three kinds of evidence, each scored only where the record speaks:
   ignorance (-log2 of the ensemble's predictive probability of the recorded
   count, smoothed as (n_equal + 0.5) / (M + 1) so that an unseen count is
   penalised but finite) and CRPS. Baseline: a constant Poisson rate per type
-  estimated from the *other* recorded windows (leave one window out).
+  estimated from the *other* recorded windows (leave one window out), with
+  half an event added to their count so that a type they never saw does not
+  get rate zero (which would cost the baseline ~40 bits and flatter the model).
   Outside the windows the record is silent and nothing is scored.
 * **milestones** — dated one-off events from the record's narrative (the
   chronology windows are already scored as counts) of a type the model
@@ -296,7 +298,7 @@ def score_events(ens: Ensemble, record: Record, period: tuple | None = None) -> 
             sim = ens.columns[col][:, mask].sum(axis=1)
             q5, q50, q95 = np.percentile(sim, [5, 50, 95])
             p = ((sim == obs).sum() + 0.5) / (len(sim) + 1.0)
-            lam = obs_other / sum(months_of[o] for o in others) * months_of[w] if others else np.nan
+            lam = (obs_other + 0.5) / sum(months_of[o] for o in others) * months_of[w] if others else np.nan
             p_base = max(float(poisson.pmf(obs, lam)), 1e-12) if not np.isnan(lam) else np.nan
             row.update(status="scored", median=q50, q05=q5, q95=q95, in90=bool(q5 <= obs <= q95),
                        ignorance=-math.log2(p), crps=float(sr.crps_ensemble(np.float64(obs), sim.astype(float))),
@@ -343,7 +345,7 @@ def score_milestones(ens: Ensemble, record: Record, period: tuple | None = None)
         sim = ens.columns[f"events.{t}"][:, mask].sum(axis=1)
         p = float((sim > 0).mean())
         months = mask.sum()
-        lam = counts[t].sum() / total_months * months if t in counts.columns else 0.0
+        lam = (counts[t].sum() + 0.5) / total_months * months if t in counts.columns else 0.0
         p_base = 1.0 - math.exp(-lam)
         rows.append(dict(id=e["id"], type=t, date=start.date().isoformat(), span=span, period_start=p0,
                          probability=p, brier=(1.0 - p) ** 2, probability_baseline=p_base,

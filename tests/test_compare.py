@@ -118,8 +118,8 @@ def test_event_windows_are_masked_and_scored(record):
     assert row["ignorance"] == pytest.approx(-math.log2((10 + 0.5) / 11))
     assert row["crps"] == pytest.approx(0.0)
     # Poisson baseline from the other window only (w1990 lies outside the run but is part of the record):
-    # visits: 1 in w2012 (6 months) + 1 in w1990 (3 months) -> 2 / 9 per month -> lambda 2/3 over 3 months
-    lam = 2 / 9 * 3
+    # visits: 1 in w2012 (6 months) + 1 in w1990 (3 months), plus half an event -> 2.5 / 9 per month
+    lam = 2.5 / 9 * 3
     assert row["baseline_rate"] == pytest.approx(lam)
     assert row["ignorance_baseline"] == pytest.approx(-math.log2(math.exp(-lam) * lam ** 2 / 2))
     assert e.loc[("w1990", "visit"), "status"] == "outside simulated period"
