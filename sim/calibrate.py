@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.errors import UserError
 from sim.scenario import Month, load_scenario
-from sim.yamlio import Origins, format_path, load_yaml, origin_of
+from sim.yamlio import Origins, format_path, load_yaml, origin_of, validation_error
 
 # ---------------------------------------------------------------- priors
 
@@ -171,8 +171,7 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     try:
         spec = CalibrationFile.model_validate(data)
     except ValidationError as exc:
-        from sim.sweep import _validation_error
-        raise _validation_error(exc, origins, str(path)) from None
+        raise validation_error(exc, origins, str(path)) from None
     base = Path(os.path.normpath(path.parent / spec.scenario))
     if not base.exists():
         f, line = origin_of(origins, ("scenario",))

@@ -29,7 +29,7 @@ from pydantic import (
 
 from sim.errors import UserError
 from sim.taxonomy import EVENT_TYPE_NAMES
-from sim.yamlio import Origins, deep_merge, format_path, load_yaml, origin_of
+from sim.yamlio import Origins, deep_merge, format_path, load_yaml, origin_of, validation_error
 
 _SOURCE_RE = re.compile(r"^[\w.\-]+\.(txt|md|csv|pdf):\d+(-\d+)?$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -440,26 +440,6 @@ def _set_path(data: dict, dotted: str, value: Any, origins: Origins, label: str)
         node[last] = value
 
 
-def _pydantic_to_user_error(exc: ValidationError, origins: Origins, file: str) -> UserError:
-    lines = []
-    first = None
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        src_file, line = origin_of(origins, loc)
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (typo?)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        msg = msg.removeprefix("Value error, ")
-        where = f"{src_file or file}:{line}" if line else (src_file or file)
-        lines.append(f"{where}: {format_path(loc)}: {msg}")
-        if first is None:
-            first = (src_file or file, line, format_path(loc), msg)
-    more = f" (+{len(lines) - 1} more: " + "; ".join(lines[1:4]) + ")" if len(lines) > 1 else ""
-    return UserError(first[3] + more, file=first[0], line=first[1], path=first[2])
-
-
 class LoadedScenario:
     """A validated scenario together with where it came from."""
 
@@ -511,7 +491,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise _pydantic_to_user_error(exc, origins, str(path)) from None
+        raise validation_error(exc, origins, str(path)) from None
     _cross_check(scenario, origins, str(path))
     return LoadedScenario(scenario, str(path), raw, origins, overrides or {})
 

@@ -46,7 +46,7 @@ from sim.engine import run_ensemble
 from sim.errors import UserError
 from sim.results import indicator_columns, month_index_values
 from sim.scenario import Month, load_scenario, month_index
-from sim.yamlio import Origins, format_path, load_yaml, origin_of
+from sim.yamlio import Origins, format_path, load_yaml, origin_of, validation_error
 
 RESERVED_COLUMNS = ("point", "replicate", "seed", "chunk", "status", "error", "fit_series", "fit_events")
 STATS = ("mean", "sum", "final", "min", "max")
@@ -208,27 +208,15 @@ class LoadedSweep:
         return {"file": file or str(self.path), "line": line, "path": format_path(loc)}
 
 
-def _validation_error(exc: ValidationError, origins: Origins, file: str) -> UserError:
-    """First pydantic error as a UserError at its line; union tags are dropped from the field path."""
-    msgs = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        if len(loc) > 1 and loc[0] == "design" and loc[1] in DESIGNS:
-            loc = loc[:1] + loc[2:]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (typo?)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        elif err["type"] == "union_tag_invalid":
-            msg = f"unknown design '{err['input'].get('method')}'; choose one of {', '.join(DESIGNS)}"
-        elif err["type"] == "union_tag_not_found":
-            msg = f"design needs 'method: <{'|'.join(DESIGNS)}>'"
-        msgs.append((loc, msg))
-    loc, msg = msgs[0]
-    f, line = origin_of(origins, loc)
-    more = f" (+{len(msgs) - 1} more)" if len(msgs) > 1 else ""
-    return UserError(msg + more, file=f or file, line=line, path=format_path(loc) or None)
+def _sweep_message(err, loc, msg):
+    """Design errors: drop pydantic's union tag from the path and name the designs."""
+    if len(loc) > 1 and loc[0] == "design" and loc[1] in DESIGNS:
+        loc = loc[:1] + loc[2:]
+    if err["type"] == "union_tag_invalid":
+        msg = f"unknown design '{err['input'].get('method')}'; choose one of {', '.join(DESIGNS)}"
+    elif err["type"] == "union_tag_not_found":
+        msg = f"design needs 'method: <{'|'.join(DESIGNS)}>'"
+    return loc, msg
 
 
 def load_sweep(path: str | Path, check: bool = True) -> LoadedSweep:
@@ -246,7 +234,7 @@ def load_sweep(path: str | Path, check: bool = True) -> LoadedSweep:
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, origins, str(path)) from None
+        raise validation_error(exc, origins, str(path), _sweep_message) from None
     _check_names(spec, origins, str(path))
     base = Path(os.path.normpath(path.parent / spec.scenario))
     loaded = LoadedSweep(spec, path, base, origins, hashlib.sha256(path.read_bytes()).hexdigest())

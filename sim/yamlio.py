@@ -153,3 +153,27 @@ def origin_of(origins: Origins, path: Path_) -> tuple[str | None, int | None]:
         if not path:
             return None, None
         path = path[:-1]
+
+
+def validation_error(exc, origins: Origins, file: str, messages=None) -> UserError:
+    """A pydantic ValidationError as one UserError at the first bad field's file and line.
+
+    ``messages(err) -> (loc, msg) | None`` may rewrite an error (e.g. drop a union
+    tag from the path); further errors are summarised after the first.
+    """
+    found = []
+    for err in exc.errors():
+        loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (typo?)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        if messages is not None:
+            loc, msg = messages(err, loc, msg)
+        src, line = origin_of(origins, loc)
+        found.append((src or file, line, _fmt(loc), msg))
+    src, line, path, msg = found[0]
+    if len(found) > 1:
+        rest = "; ".join(f"{f}:{n}: {p}: {m}" if n else f"{f}: {p}: {m}" for f, n, p, m in found[1:4])
+        msg += f" (+{len(found) - 1} more: {rest})"
+    return UserError(msg, file=src, line=line, path=path or None)
