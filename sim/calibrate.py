@@ -286,8 +286,14 @@ def statistics(ens, targets: list[Target]) -> np.ndarray:
     return out
 
 
+def row_mean(a: np.ndarray) -> np.ndarray:
+    """Mean over the last axis, added in order: the same bits for a member whatever its neighbours
+    (np.mean's pairwise summation groups terms differently for one row than for many)."""
+    return np.cumsum(a, axis=-1)[..., -1] / a.shape[-1]
+
+
 def distance(stats: np.ndarray, observed: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.mean(((stats - observed) / scales) ** 2, axis=-1))
+    return np.sqrt(row_mean(((stats - observed) / scales) ** 2))
 
 
 # ---------------------------------------------------------------- simulation of particles

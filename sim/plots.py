@@ -88,7 +88,12 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None,
         is_rate = column.startswith(("trade.", "exports."))
         for _, r in obs.iterrows():
             months = n_months(r["start"], r["end"])
-            y = r["value"] * 12.0 / months if is_rate or column.startswith("arms_") else r["value"]
+            if is_rate:
+                y = r["value"] * 12.0 / months                 # annualised, like the simulated rate
+            elif column.startswith("arms_"):
+                y = r["value"] * 12.0 / max(months, 12.0)     # set against the 12-month sum
+            else:
+                y = r["value"]
             mid = r["start"] + (r["end"] - r["start"]) / 2
             ax.errorbar([mid], [y], xerr=[[mid - r["start"]], [r["end"] - mid]], fmt="o", color=OBS,
                         ms=6, capsize=3, zorder=5)
@@ -315,13 +320,13 @@ def posterior_pairs(samples, weights, priors, max_params: int = 5):
     for i, pi in enumerate(ps):
         for j, pj in enumerate(ps):
             ax = axes[i][j]
-            xi = samples[pi.path].to_numpy()
-            xj = samples[pj.path].to_numpy()
+            row_vals = samples[pi.path].to_numpy()
+            col_vals = samples[pj.path].to_numpy()
             if i == j:
-                ax.hist(xi, bins=25, weights=weights, color=BAND)
+                ax.hist(row_vals, bins=25, weights=weights, color=BAND)
                 ax.set_yticks([])
             else:
-                ax.scatter(xj, xi, s=size, color=BAND, alpha=0.4, lw=0)
+                ax.scatter(col_vals, row_vals, s=size, color=BAND, alpha=0.4, lw=0)
             if pj.log:
                 ax.set_xscale("log")
             if pi.log and i != j:

@@ -420,7 +420,7 @@ def fit_values(result, targets, columns: dict) -> dict[str, np.ndarray]:
     The same statistics the calibration uses (``sim.calibrate.statistics``), unscaled:
     fit_series 0.1 means the run's figures are off by about 10% on average.
     """
-    from sim.calibrate import statistics
+    from sim.calibrate import row_mean, statistics
     from sim.compare import Ensemble
     needed = {t.column for t in targets}
     ens = Ensemble("sweep", month_index_values(result.compiled),
@@ -431,7 +431,7 @@ def fit_values(result, targets, columns: dict) -> dict[str, np.ndarray]:
     out = {}
     for name, kinds in (("fit_series", ("series",)), ("fit_events", ("events",))):
         k = np.array([t.kind in kinds for t in targets])
-        out[name] = np.sqrt(np.mean((stats[:, k] - obs[k]) ** 2, axis=1)) if k.any() else np.full(len(stats), np.nan)
+        out[name] = np.sqrt(row_mean((stats[:, k] - obs[k]) ** 2)) if k.any() else np.full(len(stats), np.nan)
     return out
 
 
