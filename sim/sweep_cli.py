@@ -85,6 +85,8 @@ def cmd_sensitivity(args) -> int:
     table = sweep_sensitivity(args.results, args.output, seed=args.seed)
     manifest, _ = read_results(args.results)
     png = Path(args.out) if args.out else Path(args.results) / "sensitivity.png"
+    if png.suffix.lower() != ".png":
+        png = png.with_name(png.name + ".png")
     png.parent.mkdir(parents=True, exist_ok=True)
     import pandas as pd
     with pd.option_context("display.width", 160, "display.max_rows", 500, "display.float_format", "{:.3f}".format):
