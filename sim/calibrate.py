@@ -612,7 +612,11 @@ def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target]) ->
                           "q05": weighted_quantile(x, last.weights, 0.05),
                           "q95": weighted_quantile(x, last.weights, 0.95),
                           "prior": p.model_dump(exclude_none=True)}
+    from sim.record import load_record
+    from sim.runner import package_versions
     return {"name": cal.spec.name, "calibration_file": str(cal.path), "calibration_hash": cal.file_hash,
+            "scenario_hash": load_scenario(cal.base).hash, "record_hash": load_record(cal.record_path).content_hash,
+            "seed": cal.spec.seed, "versions": package_versions(),
             "scenario": str(cal.base), "record": str(cal.record_path),
             "calibrate_until": cal.spec.split.calibrate_until, "targets": [t.name for t in targets],
             "simulations": state.simulations, "parameters": params,

@@ -364,6 +364,9 @@ class Scorecard:
     events: pd.DataFrame
     milestones: pd.DataFrame
     period: tuple | None = None
+    seeds: tuple = ()
+    record: str = ""
+    record_hash: str = ""
 
     def overall(self) -> dict:
         out: dict = {"scenario": self.scenario, "members": self.members}
@@ -408,7 +411,10 @@ class Scorecard:
     def to_dict(self) -> dict:
         def records(df):
             return json.loads(df.to_json(orient="records", date_format="iso")) if len(df) else []
+        from sim.runner import package_versions
         return {"scenario": self.scenario, "scenario_hash": self.scenario_hash, "members": self.members,
+                "seeds": [int(x) for x in self.seeds], "record": self.record, "record_hash": self.record_hash,
+                "versions": package_versions(),
                 "period": [str(p.date()) for p in self.period] if self.period else None,
                 "overall": self.overall(), "series": records(self.series), "events": records(self.events),
                 "milestones": records(self.milestones)}
@@ -463,7 +469,8 @@ def score(ens: Ensemble, record: Record, period: tuple | None = None) -> Scoreca
     if period is not None:
         period = (pd.Timestamp(period[0]), pd.Timestamp(period[1]))
     return Scorecard(ens.name, ens.scenario_hash, ens.n_members, score_series(ens, record, period),
-                     score_events(ens, record, period), score_milestones(ens, record, period), period)
+                     score_events(ens, record, period), score_milestones(ens, record, period), period,
+                     tuple(ens.seeds), str(record.folder), record.content_hash)
 
 
 def format_scorecard(card: Scorecard) -> str:

@@ -333,6 +333,17 @@ class Record:
     meta: RecordMeta | None = None
 
     @property
+    def content_hash(self) -> str:
+        """SHA-256 over the record's files, so a score says which version of the record it used."""
+        import hashlib
+        h = hashlib.sha256()
+        for name in ("record.yaml", "windows.csv", "events.csv", "observations.csv"):
+            f = Path(self.folder) / name
+            if f.exists():
+                h.update(name.encode() + b"\0" + f.read_bytes())
+        return h.hexdigest()
+
+    @property
     def pair(self) -> tuple[str, str]:
         """The two states the record is about (from ``record.yaml``)."""
         if self.meta is None:

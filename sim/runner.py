@@ -27,7 +27,8 @@ from sim.engine import EnsembleResult, Engine, replicate_seeds
 from sim.results import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
 from sim.scenario import LoadedScenario, load_scenario
 
-_PACKAGES = ["numpy", "pandas", "mesa", "pydantic", "pyarrow", "pyyaml", "matplotlib", "dyadsim"]
+_PACKAGES = ["numpy", "pandas", "mesa", "pydantic", "pyarrow", "pyyaml", "matplotlib", "scipy", "scoringrules",
+             "salib", "dask", "distributed", "dyadsim"]
 
 
 def package_versions() -> dict[str, str]:
