@@ -66,6 +66,7 @@ class Ensemble:
     seeds: np.ndarray
     scenario_hash: str = ""
     emitted: list[tuple[str, pd.Timestamp]] = field(default_factory=list)  # (type, month) scheduled by the scenario
+    base_seed: int | None = None   # the seed the replicate seeds derive from, where known
 
     @property
     def n_members(self) -> int:
@@ -80,7 +81,7 @@ class Ensemble:
         emitted = [(e.type, pd.Timestamp(ev.date + "-01")) for ev in sc.timeline for e in ev.emits
                    if set(e.actors) == set(sc.meta.focal)]
         return cls(sc.meta.name, month_index_values(cp), cols, tuple(sc.meta.focal), out.result.seeds,
-                   out.loaded.hash, emitted)
+                   out.loaded.hash, emitted, out.base_seed)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Ensemble":
@@ -101,7 +102,8 @@ class Ensemble:
         emitted = [(e["type"], pd.Timestamp(ev["date"] + "-01")) for ev in scenario.get("timeline", [])
                    for e in ev.get("emits", []) if set(e["actors"]) == set(focal)]
         seeds = table.groupby("replicate")["seed"].first().to_numpy()
-        return cls(manifest["scenario"], months, cols, focal, seeds, manifest.get("scenario_hash", ""), emitted)
+        return cls(manifest["scenario"], months, cols, focal, seeds, manifest.get("scenario_hash", ""), emitted,
+                   manifest.get("base_seed"))
 
     def _mask(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray | None:
         """Months overlapping [start, end]; None unless the whole period lies inside the run."""
@@ -367,6 +369,7 @@ class Scorecard:
     seeds: tuple = ()
     record: str = ""
     record_hash: str = ""
+    base_seed: int | None = None
 
     def overall(self) -> dict:
         out: dict = {"scenario": self.scenario, "members": self.members}
@@ -413,7 +416,8 @@ class Scorecard:
             return json.loads(df.to_json(orient="records", date_format="iso")) if len(df) else []
         from sim.runner import package_versions
         return {"scenario": self.scenario, "scenario_hash": self.scenario_hash, "members": self.members,
-                "seeds": [int(x) for x in self.seeds], "record": self.record, "record_hash": self.record_hash,
+                "base_seed": self.base_seed, "seeds": [int(x) for x in self.seeds],
+                "record": self.record, "record_hash": self.record_hash,
                 "versions": package_versions(),
                 "period": [str(p.date()) for p in self.period] if self.period else None,
                 "overall": self.overall(), "series": records(self.series), "events": records(self.events),
@@ -470,7 +474,7 @@ def score(ens: Ensemble, record: Record, period: tuple | None = None) -> Scoreca
         period = (pd.Timestamp(period[0]), pd.Timestamp(period[1]))
     return Scorecard(ens.name, ens.scenario_hash, ens.n_members, score_series(ens, record, period),
                      score_events(ens, record, period), score_milestones(ens, record, period), period,
-                     tuple(ens.seeds), str(record.folder), record.content_hash)
+                     tuple(ens.seeds), str(record.folder), record.content_hash, ens.base_seed)
 
 
 def format_scorecard(card: Scorecard) -> str:

@@ -44,8 +44,9 @@ def _unit(column: str) -> str:
     return UNITS.get(column.split(".", 1)[0], "")
 
 
-def _title(ens: Ensemble, what: str, seed_note: str = "") -> str:
-    return f"{what} — scenario {ens.name}, {ens.n_members} replicates{seed_note}"
+def _title(ens: Ensemble, what: str) -> str:
+    seed = f", seed {ens.base_seed}" if ens.base_seed is not None else ""
+    return f"{what} — scenario {ens.name}, {ens.n_members} replicates{seed}"
 
 
 def _date_axis(ax) -> None:
@@ -197,7 +198,8 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
         ax.axhline(0, color="black", lw=0.8)
         ax.set_ylabel(f"Δ {col}\n{_unit(col)}", fontsize=8)
         _date_axis(ax)
-    axes[0].set_title(f"{other.name} minus {base.name} — {base.n_members} replicate pairs with common seeds")
+    seed = f" (seed {base.base_seed})" if base.base_seed is not None else ""
+    axes[0].set_title(f"{other.name} minus {base.name} — {base.n_members} replicate pairs with common seeds{seed}")
     axes[0].legend(loc="upper left", fontsize=8, frameon=False)
     axes[-1].set_xlabel("year")
     return fig
@@ -240,7 +242,8 @@ def scorecard_chart(cards: list[Scorecard]):
     a2.set_title("event counts per chronology window")
     a2.legend(fontsize=7, frameon=False)
     a2.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("Scorecard — " + ", ".join(f"{c.scenario} ({c.members} replicates)" for c in cards))
+    fig.suptitle("Scorecard — " + ", ".join(f"{c.scenario} ({c.members} replicates)" for c in cards)
+                 + (f", seed {cards[0].base_seed}" if cards[0].base_seed is not None else ""))
     return fig
 
 
