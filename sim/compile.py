@@ -86,7 +86,6 @@ class Compiled:
     focal_arms: np.ndarray = None        # (A_f,) index into arms_pairs
     goldstein: np.ndarray = None         # (C,)
     scenario_name: str = ""
-    scenario_hash: str = ""
 
     @property
     def n_points(self) -> int:
@@ -268,16 +267,13 @@ def compile_scenario(loaded: LoadedScenario | Scenario) -> Compiled:
     cap_growth = np.array([st.arms_capability_growth.value for st in sc.states.values()]) / 12.0
 
     # ---- gdp path (deterministic: growth with jumps)
-    gdp = np.zeros((T, S))
     level = np.array([st.gdp.value for st in sc.states.values()], dtype=float)
-    gdp_jumps = [(t, key[1], op, v) for t, key, op, v in jump_specs if key[0] == "gdp"]
-    for t in range(T):
-        if t > 0:
-            level = level * (1.0 + growth[t] / 12.0)
-        for (tj, r, op, v) in gdp_jumps:
-            if tj == t:
-                level[r] = _apply(level[r], op, v)
-        gdp[t] = level
+    factors = np.vstack([np.ones((1, S)), 1.0 + growth[1:] / 12.0])
+    gdp = level * np.cumprod(factors, axis=0)
+    for t, key, op, v in sorted((j for j in jump_specs if j[1][0] == "gdp"), key=lambda j: j[0]):
+        r = key[1]                        # a jump rescales the whole path from its month on
+        before = gdp[t, r]
+        gdp[t:, r] *= _apply(np.array(before), op, v) / before if before else 0.0
 
     # ---- state jumps the engine applies per member
     for t, key, op, v in jump_specs:
@@ -373,7 +369,6 @@ def compile_scenario(loaded: LoadedScenario | Scenario) -> Compiled:
         focal_arms=np.array(focal_arms, dtype=int),
         goldstein=np.array([EVENT_TYPES[ch.type].goldstein for ch in channels]),
         scenario_name=sc.meta.name,
-        scenario_hash=loaded.hash if isinstance(loaded, LoadedScenario) else "",
     )
     return cp
 

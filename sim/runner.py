@@ -140,7 +140,6 @@ def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None 
              for r in rows]
     where = {r: k for k, r in enumerate(rows)}
     cp = stack_points(parts)
-    cp.scenario_hash = loaded.hash
     return cp, np.array([where[i] for i in idx], dtype=int)
 
 

@@ -10,6 +10,7 @@ can trust its input; each error names file, line and field path.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import os
 import json
@@ -451,7 +452,7 @@ class LoadedScenario:
         self.origins = origins
         self.overrides = dict(overrides)
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """Content hash of the fully resolved scenario (after extends and overrides)."""
         canon = json.dumps(self.scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
