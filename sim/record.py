@@ -389,9 +389,6 @@ class Record:
         table.index.name, table.columns.name = "window", "type"
         return table
 
-    def window_length_days(self, window_id: str) -> int:
-        w = self.windows.set_index("id").loc[window_id]
-        return int((w["end"] - w["start"]).days) + 1
 
 
 def load_record(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> Record:

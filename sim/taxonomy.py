@@ -61,7 +61,3 @@ EVENT_TYPE_NAMES: tuple[str, ...] = tuple(EVENT_TYPES)
 
 def goldstein(event_type: str) -> float:
     return EVENT_TYPES[event_type].goldstein
-
-
-def quad_class(event_type: str) -> int:
-    return EVENT_TYPES[event_type].quad

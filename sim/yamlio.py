@@ -7,7 +7,6 @@ each loaded document is paired with a map from field path to (file, line).
 
 from __future__ import annotations
 
-import copy
 import pickle
 import hashlib
 from pathlib import Path
