@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.compile import compile_scenario  # noqa: E402
-from sim.engine import replicate_seeds, run_ensemble  # noqa: E402
+from sim.core.compile import compile_scenario  # noqa: E402
+from sim.core.engine import replicate_seeds, run_ensemble  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from sim.sweep import load_sweep, read_results, run_sweep  # noqa: E402
 

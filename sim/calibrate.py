@@ -315,9 +315,9 @@ class ParticleChunk:
 def run_particle_chunk(task: ParticleChunk) -> tuple[int, np.ndarray]:
     """Statistics (n, R, K) of a chunk; a particle whose scenario fails gets NaN (never accepted)."""
     from sim.compare import Ensemble
-    from sim.compile import compile_scenario, stack_points
-    from sim.engine import run_ensemble
-    from sim.results import indicator_columns, month_index_values
+    from sim.core.compile import compile_scenario, stack_points
+    from sim.core.engine import run_ensemble
+    from sim.core.columns import indicator_columns, month_index_values
 
     n, R = task.seeds.shape
     K = len(task.targets)
@@ -505,8 +505,8 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     import concurrent.futures as cf
 
     from sim.record import load_record
-    from sim.results import indicator_columns, month_index_values
-    from sim.compile import compile_scenario
+    from sim.core.columns import indicator_columns, month_index_values
+    from sim.core.compile import compile_scenario
     from sim.sweep import _executor
 
     out = Path(out)

@@ -35,7 +35,7 @@ import pandas as pd
 from sim.errors import UserError
 from sim.record import (DEFAULT_FOLDER, EVENT_COLUMNS, META_FILE, Aliases, check_pair, load_aliases,
                         state_of_name)
-from sim.taxonomy import EVENT_TYPES
+from sim.core.taxonomy import EVENT_TYPES
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,

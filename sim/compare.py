@@ -50,7 +50,7 @@ from scipy.stats import poisson
 
 from sim.errors import UserError
 from sim.record import Record
-from sim.results import col_dyad, col_trade
+from sim.core.columns import col_dyad, col_trade
 
 MONEY_UNITS = {"bn USD": 1.0, "m USD": 1e-3}
 
@@ -74,7 +74,7 @@ class Ensemble:
 
     @classmethod
     def from_run(cls, out) -> "Ensemble":
-        from sim.results import indicator_columns, month_index_values
+        from sim.core.columns import indicator_columns, month_index_values
         cp = out.result.compiled
         cols = {name: np.asarray(fn(out.result), dtype=float) for name, fn in indicator_columns(cp).items()}
         sc = out.loaded.scenario

@@ -16,46 +16,41 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.compile import compile_scenario
-from sim.engine import Engine
-from sim.results import indicator_columns
+from sim.core.compile import compile_scenario
+from sim.core.engine import Engine
+from sim.core.columns import indicator_columns
 from sim.scenario import LoadedScenario, load_scenario
 
 DEFAULT_SCENARIO = str(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
 
 
 class StateAgent(mesa.Agent):
-    """A state; its attributes read the current month of the run."""
+    """A state; its attributes read the current month of the run through the model's named accessors."""
 
     def __init__(self, model: "RelationsModel", state_id: str, name: str):
         super().__init__(model)
         self.state_id = state_id
         self.name = name
-        self._i = model.compiled.states.index(state_id)
 
     @property
     def exports(self) -> dict[str, float]:
-        cp, eng = self.model.compiled, self.model.engine
-        return {cp.states[j]: float(eng.X[0, p]) for p, (i, j) in enumerate(cp.trade_pairs) if i == self._i}
+        return self.model.state_of("exports", self.state_id)
 
     @property
     def trust(self) -> dict[str, float]:
-        cp, eng = self.model.compiled, self.model.engine
-        return {cp.states[j]: float(eng.Tr[0, p]) for p, (i, j) in enumerate(cp.trust_pairs) if i == self._i}
+        return self.model.state_of("trust", self.state_id)
 
     @property
     def alignment(self) -> dict[str, float]:
-        cp, eng = self.model.compiled, self.model.engine
-        return {o: float(eng.A[0, self._i, k]) for k, o in enumerate(cp.orgs)}
+        return self.model.state_of("alignment", self.state_id)
 
     @property
     def arms_capability(self) -> float:
-        return float(self.model.engine.C[0, self._i])
+        return self.model.state_of("capability", self.state_id)
 
     @property
     def gdp(self) -> float:
-        t = max(self.model.engine.t - 1, 0)
-        return float(self.model.compiled.gdp[0, t, self._i])
+        return self.model.prepared_of("gdp", self.state_id)
 
     def __repr__(self) -> str:
         return f"StateAgent({self.state_id!r})"
@@ -70,21 +65,20 @@ class OrganisationAgent(mesa.Agent):
         self.name = name
         self._k = model.compiled.orgs.index(org_id)
 
-    def _t(self) -> int:
-        return min(max(self.model.engine.t - 1, 0), self.model.compiled.n_months - 1)
+    def _members_mask(self) -> np.ndarray:
+        return self.model.compiled.arrays["members"][0, self.model.month_index, :, self._k]
 
     @property
     def members(self) -> list[str]:
-        cp = self.model.compiled
-        return [s for i, s in enumerate(cp.states) if cp.members[0, self._t(), i, self._k]]
+        return [s for s, m in zip(self.model.compiled.states, self._members_mask()) if m]
 
     @property
     def coordination(self) -> float:
         """Mean alignment of the current members."""
-        mem = self.model.compiled.members[0, self._t(), :, self._k]
+        mem = self._members_mask()
         if not mem.any():
             return float("nan")
-        return float(self.model.engine.A[0, mem, self._k].mean())
+        return float(self.model.engine.state["alignment"][0, mem, self._k].mean())
 
     def __repr__(self) -> str:
         return f"OrganisationAgent({self.org_id!r})"
@@ -137,7 +131,26 @@ class RelationsModel(mesa.Model):
     @property
     def month(self) -> str:
         """The month the last step simulated."""
-        return self.compiled.months[max(self.engine.t - 1, 0)]
+        return self.compiled.months[self.month_index]
+
+    @property
+    def month_index(self) -> int:
+        return min(max(self.engine.t - 1, 0), self.compiled.n_months - 1)
+
+    def state_of(self, var: str, state_id: str):
+        """A state variable seen from one state: a float, or a dict partner (state or organisation) -> value."""
+        cp, value = self.compiled, self.engine.state[var][0]
+        i = cp.states.index(state_id)
+        index = cp.state_var(var).index
+        if index == "states":
+            return float(value[i])
+        if index == "states*orgs":
+            return {o: float(value[i, k]) for k, o in enumerate(cp.orgs)}
+        return {cp.states[b]: float(value[p]) for p, (a, b) in enumerate(cp.pairs[index[len("pairs:"):]]) if a == i}
+
+    def prepared_of(self, name: str, state_id: str) -> float:
+        """A scripted (prepared) per-state path in the current month, e.g. ``gdp``."""
+        return float(self.compiled.arrays[name][0, self.month_index, self.compiled.states.index(state_id)])
 
     @property
     def states(self):

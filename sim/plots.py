@@ -20,7 +20,7 @@ import pandas as pd  # noqa: E402
 from sim.compare import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
 from sim.calibrate import weighted_quantile  # noqa: E402
 from sim.record import Record  # noqa: E402
-from sim.results import col_alignment, col_dyad, col_trade  # noqa: E402
+from sim.core.columns import col_alignment, col_dyad, col_trade  # noqa: E402
 
 BAND = "#4C72B0"
 OBS = "#C44E52"

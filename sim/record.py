@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 
 from sim.errors import UserError
-from sim.taxonomy import EVENT_TYPES
+from sim.core.taxonomy import EVENT_TYPES
 from sim.yamlio import format_path, load_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

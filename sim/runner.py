@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.compile import compile_scenario
-from sim.engine import EnsembleResult, Engine, replicate_seeds
-from sim.results import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
+from sim.core.compile import compile_scenario
+from sim.core.engine import EnsembleResult, Engine, replicate_seeds
+from sim.core.columns import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
 from sim.scenario import LoadedScenario, load_scenario
 
 _PACKAGES = ["numpy", "pandas", "mesa", "pydantic", "pyarrow", "pyyaml", "matplotlib", "scipy", "scoringrules",
@@ -127,7 +127,7 @@ def sample_index(samples: pd.DataFrame, seed: int) -> int:
 
 def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
     """Compiled points and each member's point; with a sample, members draw their parameters from it."""
-    from sim.compile import stack_points
+    from sim.core.compile import stack_points
     if samples is None and loaded.posterior_path is not None:
         samples = load_samples(loaded.posterior_path)
     if samples is None:

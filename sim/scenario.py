@@ -9,7 +9,6 @@ can trust its input; each error names file, line and field path.
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import hashlib
 import os
@@ -18,48 +17,21 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, create_model, model_validator
+
+from sim.core import mechanisms
+from sim.core.mechanisms import coefficient_fields
+from sim.core.params import NonNeg, Param, Positive, Strict, Unit, Cited  # noqa: F401 - re-exported
+from sim.core.time import Month, _parse_month, month_index, month_str  # noqa: F401 - re-exported
 
 from sim.errors import UserError
-from sim.taxonomy import EVENT_TYPE_NAMES
+from sim.core.taxonomy import EVENT_TYPE_NAMES
 from sim.yamlio import Origins, deep_merge, format_path, load_yaml, origin_of, validation_error
 
-_SOURCE_RE = re.compile(r"^[\w.\-]+\.(txt|md|csv|pdf):\d+(-\d+)?$")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 # ---------------------------------------------------------------- basic types
-
-def _parse_month(v: Any) -> str:
-    if isinstance(v, _dt.date):
-        return f"{v.year:04d}-{v.month:02d}"
-    if isinstance(v, str):
-        m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?", v.strip())
-        if m and 1 <= int(m.group(2)) <= 12:
-            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-    raise ValueError(f"expected a month like 2000-01, got {v!r}")
-
-
-Month = Annotated[str, BeforeValidator(_parse_month)]
-
-
-def month_index(month: str) -> int:
-    """Months since year 0, so that differences are month counts."""
-    y, m = month.split("-")
-    return int(y) * 12 + int(m) - 1
-
-
-def month_str(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
 
 def _check_id(v: str) -> str:
     if not _ID_RE.match(v):
@@ -69,50 +41,7 @@ def _check_id(v: str) -> str:
 
 Id = Annotated[str, AfterValidator(_check_id)]
 EventTypeName = Literal[EVENT_TYPE_NAMES]  # type: ignore[valid-type]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Cited(_Strict):
-    """Anything that states a fact or a choice must carry its evidence or its reason."""
-
-    source: str | None = None
-    assumption: str | None = None
-    note: str | None = None
-
-    @model_validator(mode="after")
-    def _one_citation(self):
-        if (self.source is None) == (self.assumption is None):
-            raise ValueError("give exactly one of 'source: <document>:<line>' or 'assumption: <why>'")
-        if self.source is not None and not _SOURCE_RE.match(self.source.strip()):
-            raise ValueError(f"source must look like '<file name>:<line>', got {self.source!r}")
-        if self.assumption is not None and not self.assumption.strip():
-            raise ValueError("assumption must say why the value was chosen")
-        return self
-
-
-class Param(_Cited):
-    """A number with its provenance."""
-
-    value: float
-    unit: str | None = None
-
-
-def _range(lo: float | None, hi: float | None):
-    def check(p: Param) -> Param:
-        if lo is not None and p.value < lo:
-            raise ValueError(f"value {p.value} is below the minimum {lo}")
-        if hi is not None and p.value > hi:
-            raise ValueError(f"value {p.value} is above the maximum {hi}")
-        return p
-    return AfterValidator(check)
-
-
-Unit = Annotated[Param, _range(0.0, 1.0)]
-NonNeg = Annotated[Param, _range(0.0, None)]
-Positive = Annotated[Param, _range(1e-12, None)]
+_Strict, _Cited = Strict, Cited
 
 
 # ---------------------------------------------------------------- sections
@@ -204,39 +133,14 @@ class Driver(_Strict):
     points: list[DriverPoint] = Field(min_length=1)
 
 
-class Coefficients(_Strict):
-    """Response strengths. The documents give directions, not sizes (see MECHANISMS.md),
-    so most of these are assumptions for calibration to revise."""
+def coefficients_model() -> type:
+    """The ``coefficients`` section: the union of every mechanism's coefficient fragment.
 
-    trade_income_elasticity: Param
-    trade_oil_elasticity: Param
-    trade_trust_effect: Param
-    trade_sanction_loss: NonNeg
-    trade_diversion: NonNeg
-    trade_noise: NonNeg
-    trust_reference: Unit
-    trust_reversion: NonNeg
-    trust_shared_threat: Param
-    trust_rivalry: NonNeg
-    trust_event_effect: Param
-    trust_sanction: NonNeg
-    trust_noise: NonNeg
-    alignment_reversion: NonNeg
-    alignment_meeting_gain: Unit
-    alignment_threat_gain: NonNeg
-    alignment_rivalry_loss: NonNeg
-    arms_contract_rate: NonNeg
-    arms_contract_value: Positive
-    arms_contract_value_spread: NonNeg
-    arms_delivery_months: Annotated[Param, _range(1.0, None)]
-    arms_revenue_need: NonNeg
-    arms_isolation_boost: NonNeg
-    arms_rival_restraint: NonNeg
-    arms_threat_boost: NonNeg
-    arms_copying: NonNeg
-    arms_delivery_event_size: Positive
-    oil_reference: Positive
-    sideline_meeting_probability: Unit
+    The documents give directions, not sizes (see MECHANISMS.md), so most of
+    these are assumptions for calibration to revise.
+    """
+    fields = coefficient_fields()
+    return create_model("Coefficients", __base__=Strict, __doc__=coefficients_model.__doc__, **fields)
 
 
 class EventProcess(_Strict):
@@ -282,11 +186,12 @@ class TimelineEvent(_Cited):
 
 
 class Scenario(_Strict):
+    """Base of the scenario model; ``scenario_model()`` adds the mechanisms' coefficients."""
+
     meta: Meta
     drivers: dict[Id, Driver]
     states: dict[Id, StateDef]
     organisations: dict[Id, Organisation] = {}
-    coefficients: Coefficients
     events: dict[EventTypeName, EventProcess] = {}
     calendar: list[Calendar] = []
     timeline: list[TimelineEvent] = []
@@ -295,12 +200,24 @@ class Scenario(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     @property
-    def state_ids(self) -> list[str]:
+    def state_ids(self) -> list[str]:  # noqa: D102
         return list(self.states)
 
     @property
     def org_ids(self) -> list[str]:
         return list(self.organisations)
+
+
+_MODEL: tuple[int, type] | None = None
+
+
+def scenario_model() -> type:
+    """The full scenario schema for the mechanisms registered now (rebuilt when the registry changes)."""
+    global _MODEL
+    if _MODEL is None or _MODEL[0] != mechanisms.version():
+        model = create_model("Scenario", __base__=Scenario, coefficients=(coefficients_model(), ...))
+        _MODEL = (mechanisms.version(), model)
+    return _MODEL[1]
 
 
 # ---------------------------------------------------------------- targets
@@ -490,7 +407,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     for dotted, value in (overrides or {}).items():
         _set_path(raw, dotted, value, origins, label=f"override {dotted}={value}")
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = scenario_model().model_validate(raw)
     except ValidationError as exc:
         raise validation_error(exc, origins, str(path)) from None
     _cross_check(scenario, origins, str(path))

@@ -41,10 +41,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.compile import compile_scenario, stack_points
-from sim.engine import run_ensemble
+from sim.core.compile import compile_scenario, stack_points
+from sim.core.engine import run_ensemble
 from sim.errors import UserError
-from sim.results import indicator_columns, month_index_values
+from sim.core.columns import indicator_columns, month_index_values
 from sim.scenario import Month, load_scenario, month_index
 from sim.yamlio import Origins, format_path, load_yaml, origin_of, validation_error
 

@@ -125,9 +125,9 @@ def test_calibrate_cli_bad_file_exits_2(tmp_path):
 
 def test_split_keeps_post_2012_evidence_out_of_the_targets(tmp_path):
     cal = load_calibration(_cal(tmp_path))
-    from sim.compile import compile_scenario
+    from sim.core.compile import compile_scenario
     from sim.record import load_record
-    from sim.results import indicator_columns, month_index_values
+    from sim.core.columns import indicator_columns, month_index_values
     cp = compile_scenario(load_scenario(BASELINE))
     rec = load_record(cal.record_path)
     held = build_targets(rec, month_index_values(cp), ("china", "russia"), set(indicator_columns(cp)), cal.until)

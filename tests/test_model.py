@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compile import compile_scenario
-from sim.engine import Engine, poisson_from_uniform, replicate_seeds, run_ensemble
-from sim.results import indicator_columns
+from sim.core.compile import compile_scenario
+from sim.core.engine import Engine, replicate_seeds, run_ensemble
+from sim.core.mechanisms.events import poisson_from_uniform
+from sim.core.columns import indicator_columns
 from sim.runner import run
 from sim.scenario import load_scenario
 from tests.conftest import BASELINE, SCENARIOS
@@ -96,8 +97,8 @@ def test_membership_dates_respected(compiled):
     assert res.counts[:, first:, brics].sum() > 0
     k_sco = compiled.orgs.index("sco")
     india = compiled.states.index("india")
-    assert not compiled.members[0, compiled.months.index("2017-05"), india, k_sco]
-    assert compiled.members[0, compiled.months.index("2017-06"), india, k_sco]
+    assert not compiled.arrays["members"][0, compiled.months.index("2017-05"), india, k_sco]
+    assert compiled.arrays["members"][0, compiled.months.index("2017-06"), india, k_sco]
     assert len(ev) == len(compiled.channels)
 
 

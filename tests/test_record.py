@@ -13,7 +13,7 @@ import pytest
 
 from sim.errors import UserError
 from sim.record import DEFAULT_FOLDER, REPO_ROOT, load_aliases, load_record, load_record_meta
-from sim.taxonomy import EVENT_TYPES
+from sim.core.taxonomy import EVENT_TYPES
 
 
 def seeds_folder() -> Path:

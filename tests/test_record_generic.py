@@ -22,7 +22,7 @@ from sim.chronology import find_headings, heading_pair, parse_chronology
 from sim.cli import main
 from sim.errors import UserError
 from sim.record import REPO_ROOT, load_aliases, load_record, load_record_meta
-from sim.taxonomy import EVENT_TYPES
+from sim.core.taxonomy import EVENT_TYPES
 
 
 def T(s):

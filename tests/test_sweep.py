@@ -92,7 +92,7 @@ def test_a_sweep_member_equals_the_single_run_with_its_seed_and_overrides(tmp_pa
 
 
 def test_fit_to_the_record_per_run(tmp_path):
-    from sim.results import indicator_columns
+    from sim.core.columns import indicator_columns
     from sim.sweep import fit_targets, fit_values
     a = load_sweep(write_sweep(tmp_path, "{method: random, points: 4}", chunk_runs=2, extra="fit: true\n",
                                name="a.yaml"))

@@ -1,0 +1,187 @@
+"""The generic monthly loop: every mechanism's rule, run over an ensemble of members at once.
+
+This is the only place the model is stepped. A single Mesa run is an
+ensemble of one; a sweep or a calibration runs thousands of members in the
+same arrays. The per-agent Python loop would cost far more than the
+arithmetic (see ../shared/FIELD_NOTES.md, "Speed measured here"), so state is
+held as arrays with a leading member axis, and the mechanisms (in
+``sim.core.mechanisms``) act on them in their registry order.
+
+Reproducibility: each member draws its random numbers from its own generator
+(``numpy.random.default_rng(seed)``) in fixed-shape yearly blocks, laid out by
+the mechanisms' declared draw slots, and every operation is elementwise along
+the member axis, so a member's trajectory is bit-identical whatever else runs
+beside it.
+
+A month: timeline jumps are applied to state variables and every variable is
+kept inside its bounds; then each mechanism's ``step`` runs, reading state
+and a per-month context (this month's draws, event counts, which
+organisations met); then state, flows and events are recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from sim.core.compile import Compiled
+
+BLOCK = 12  # months of random numbers drawn at a time per member
+
+
+@dataclass
+class MonthContext:
+    """What mechanisms share within one month, besides state."""
+
+    t: int
+    draws: dict[str, np.ndarray]
+    counts: np.ndarray                      # (M, channels) events of the month
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class EnsembleResult:
+    """Recorded variables (members, months, ...) of a finished ensemble, by name."""
+
+    compiled: Compiled
+    seeds: np.ndarray            # (M,)
+    points: np.ndarray           # (M,) parameter point of each member
+    records: dict[str, np.ndarray]
+
+    @property
+    def n_members(self) -> int:
+        return len(self.seeds)
+
+    def __getattr__(self, name: str):
+        records = self.__dict__.get("records", {})
+        if name in records:
+            return records[name]
+        raise AttributeError(name)
+
+
+def _layout(cp: Compiled, kind: str) -> list[tuple[str, int]]:
+    draws = sorted((d for m in cp.mechanisms for d in m.draws if d.kind == kind), key=lambda d: d.slot)
+    return [(d.name, d.size(cp)) for d in draws]
+
+
+class Engine:
+    """Holds an ensemble's state and advances it one month per ``step``."""
+
+    def __init__(self, cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None):
+        self.cp = cp
+        self.seeds = np.asarray(seeds, dtype=np.uint64)
+        M = self.M = len(self.seeds)
+        self.points = np.zeros(M, dtype=int) if points is None else np.asarray(points, dtype=int)
+        if self.points.shape != (M,):
+            raise ValueError("points must give one parameter point per member")
+        self.gens = [np.random.default_rng(int(s)) for s in self.seeds]
+        self.T, self.t = cp.n_months, 0
+        self.k = {name: self.pick_array(arr)[:, None] for name, arr in cp.coef.items()}
+        self.state: dict[str, np.ndarray] = {}
+        self.records: dict[str, np.ndarray] = {}
+        for mech in cp.mechanisms:
+            for sv in mech.state_vars:
+                init = self.pick(sv.init)
+                self.state[sv.name] = init * np.ones((M,) + (1,) * (init.ndim - 1))
+                if sv.record:
+                    self.records[sv.name] = np.zeros((M, self.T) + init.shape[1:])
+            for fl in mech.flows:
+                self.records[fl.name] = np.zeros((M, self.T, len(cp.index_labels(fl.index))))
+        for mech in cp.mechanisms:
+            mech.init(self)
+        self.records["counts"] = np.zeros((M, self.T, len(cp.channels)), dtype=np.int32)
+        self._normals, self._uniforms = _layout(cp, "normal"), _layout(cp, "uniform")
+        self._bounds = [(sv.name, sv.lo, sv.hi) for m in cp.mechanisms for sv in m.state_vars
+                        if sv.lo is not None or sv.hi is not None]
+
+    @property
+    def compiled(self) -> Compiled:
+        return self.cp
+
+    # -- parameter access: (points, ...) -> (members or 1, ...)
+    def pick_array(self, arr: np.ndarray) -> np.ndarray:
+        return arr[self.points] if arr.shape[0] > 1 else arr
+
+    def pick(self, name: str) -> np.ndarray:
+        """A prepared array for every member (or one row shared by all)."""
+        return self.pick_array(self.cp.arrays[name])
+
+    def at(self, name: str, t: int) -> np.ndarray:
+        """Month ``t`` of a prepared array with a month axis, for every member (or one shared row)."""
+        return self.pick_array(self.cp.arrays[name][:, t])
+
+    def _draw_block(self) -> None:
+        n = min(BLOCK, self.T - self.t)
+        nz, nu = sum(s for _, s in self._normals), sum(s for _, s in self._uniforms)
+        self._z = np.stack([g.standard_normal((n, nz)) for g in self.gens]) if nz else np.zeros((self.M, n, 0))
+        self._u = np.stack([g.random((n, nu)) for g in self.gens]) if nu else np.zeros((self.M, n, 0))
+        self._block_start = self.t
+
+    def _draws(self) -> dict[str, np.ndarray]:
+        out = {}
+        for block, layout in ((self._z, self._normals), (self._u, self._uniforms)):
+            row, start = block[:, self.t - self._block_start], 0
+            for name, size in layout:
+                out[name] = row[:, start:start + size]
+                start += size
+        return out
+
+    def _apply_jumps(self) -> None:
+        for j in self.cp.jumps[self.t]:
+            v = j.value[self.points][:, None] if j.value.shape[0] > 1 else j.value[0]
+            var = self.state[j.var]
+            tgt = var.reshape(self.M, -1)
+            col = tgt[:, j.index:j.index + 1]
+            tgt[:, j.index:j.index + 1] = col + v if j.op == "add" else (col * v if j.op == "multiply" else col * 0 + v)
+        for name, lo, hi in self._bounds:
+            if hi is None:
+                np.maximum(self.state[name], lo, out=self.state[name])
+            else:
+                np.clip(self.state[name], lo, hi, out=self.state[name])
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.T
+
+    def step(self) -> None:
+        if self.done:
+            raise RuntimeError("the run has reached the end of its period")
+        if self.t % BLOCK == 0:
+            self._draw_block()
+        month = MonthContext(self.t, self._draws(), np.zeros((self.M, len(self.cp.channels)), dtype=np.int32))
+        self._apply_jumps()
+        for mech in self.cp.mechanisms:
+            mech.step(self, month)
+        for name, arr in self.records.items():
+            if name == "counts":
+                arr[:, self.t] = month.counts
+            elif name in self.state:
+                arr[:, self.t] = self.state[name]
+            elif name in month.values:
+                arr[:, self.t] = month.values[name]
+        self.t += 1
+
+    def run(self) -> EnsembleResult:
+        while not self.done:
+            self.step()
+        return self.result()
+
+    def result(self) -> EnsembleResult:
+        return EnsembleResult(self.cp, self.seeds, self.points, self.records)
+
+    def __getattr__(self, name: str):
+        records = self.__dict__.get("records", {})
+        if name in records:
+            return records[name]
+        raise AttributeError(name)
+
+
+def run_ensemble(cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None) -> EnsembleResult:
+    return Engine(cp, seeds, points).run()
+
+
+def replicate_seeds(seed: int, n: int) -> np.ndarray:
+    """Seeds of replicates 0..n-1, derived from the scenario seed; a prefix of a longer list."""
+    return np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32).astype(np.uint64)
