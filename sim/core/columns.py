@@ -16,7 +16,7 @@ paths, and each mechanism contributes its own (``sim.core.mechanisms``):
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -199,7 +199,7 @@ def _locate(b: Build, sv, row: int, tgt: tuple) -> int:
     kind = sv.index[len("pairs:"):]
     pair = (row, b.si[tgt[3]])
     if pair not in b.pairs.get(kind, []):
-        what = {"trade": "has no exports defined in the scenario", "trust": "is not tracked"}.get(kind, "is not tracked")
+        what = {"trade": "has no exports defined in the scenario"}.get(kind, "is not tracked")
         raise ValueError(f"effect on {tgt[2]} {b.states[row]}->{tgt[3]}: that pair {what}")
     return b.pairs[kind].index(pair)
 
@@ -240,7 +240,8 @@ def stack_points(parts: list[Compiled]) -> Compiled:
     def cat(arrs: list[np.ndarray]) -> np.ndarray:
         if all(a.shape[0] == 1 for a in arrs) and all(np.array_equal(a, arrs[0]) for a in arrs[1:]):
             return arrs[0]
-        return np.concatenate([np.repeat(a, n, axis=0) if a.shape[0] < n else a for a, n in zip(arrs, sizes)])
+        rows = [np.repeat(a, n, axis=0) if a.shape[0] < n else a for a, n in zip(arrs, sizes, strict=True)]
+        return np.concatenate(rows)
 
     arrays = {k: cat([p.arrays[k] for p in parts]) for k in first.arrays}
     coef = {k: cat([p.coef[k] for p in parts]) for k in first.coef}

@@ -21,8 +21,8 @@ organisations met); then state, flows and events are recorded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

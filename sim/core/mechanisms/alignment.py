@@ -41,8 +41,8 @@ class Alignment(Mechanism):
     families = (ColumnFamily("alignment", "alignment (0–1)", "a state's alignment with an organisation"),)
 
     def prepare(self, b) -> None:
-        sc, S, O = b.sc, len(b.states), len(b.orgs)
-        agenda = np.zeros((1, O, 2))
+        sc, n_states, n_orgs = b.sc, len(b.states), len(b.orgs)
+        agenda = np.zeros((1, n_orgs, 2))
         for o, org in sc.organisations.items():
             sec = b.num(f"organisations.{o}.agenda.security", org.agenda.security.value)
             eco = b.num(f"organisations.{o}.agenda.economy", org.agenda.economy.value)
@@ -57,7 +57,7 @@ class Alignment(Mechanism):
         loss = b.coef("alignment_rivalry_loss")[:, None, None, None]
         b.put("align_push", (gain * ext_threat[:, :, :, None] * agenda[:, None, None, :, 0]
                              - loss * rivalry_tot[:, :, :, None] * agenda[:, None, None, :, 1]) / 12.0)
-        a0 = np.zeros((1, S, O))
+        a0 = np.zeros((1, n_states, n_orgs))
         for s, st in sc.states.items():
             for o, p in st.alignment.items():
                 v = b.num(f"states.{s}.alignment.{o}", p.value)

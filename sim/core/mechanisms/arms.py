@@ -13,10 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import (Channel, CoefficientSet, ColumnFamily, Coverage, Draw, Flow, Mechanism,
-                                      StateVar, recorded)
+from sim.core.mechanisms.base import (
+    Channel,
+    CoefficientSet,
+    ColumnFamily,
+    Coverage,
+    Draw,
+    Flow,
+    Mechanism,
+    StateVar,
+    recorded,
+)
 from sim.core.mechanisms.events import poisson_from_uniform
-from sim.core.params import NonNeg, Param, Positive, ranged
+from sim.core.params import NonNeg, Positive, ranged
 
 
 class ArmsCoefficients(CoefficientSet):
@@ -118,8 +127,9 @@ class Arms(Mechanism):
             if {i, j} == {fa, fb}:
                 focal.append(p)
                 pair = (b.states[i], b.states[j])
-                contract.append(b.channel(Channel("arms_contract", pair, None, "arms_contract", f"{pair[0]}>{pair[1]}")))
-                delivery.append(b.channel(Channel("arms_delivery", pair, None, "arms_delivery", f"{pair[0]}>{pair[1]}")))
+                label = f"{pair[0]}>{pair[1]}"
+                contract.append(b.channel(Channel("arms_contract", pair, None, "arms_contract", label)))
+                delivery.append(b.channel(Channel("arms_delivery", pair, None, "arms_delivery", label)))
         b.put_fixed("focal_arms", focal)
         b.put_fixed("ch.arms_contract", contract)
         b.put_fixed("ch.arms_delivery", delivery)

@@ -22,8 +22,9 @@ one module (plus the baseline scenario and a test). It declares
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -51,7 +52,7 @@ class Draw:
     name: str
     kind: Literal["normal", "uniform"]
     slot: int
-    size: Callable[["Compiled"], int]
+    size: Callable[[Compiled], int]
 
 
 @dataclass(frozen=True)
@@ -114,19 +115,19 @@ class Mechanism:
     draws: ClassVar[tuple[Draw, ...]] = ()
     families: ClassVar[tuple[ColumnFamily, ...]] = ()
 
-    def structure(self, b: "Build") -> None:
+    def structure(self, b: Build) -> None:
         """Declare index sets (pairs) other mechanisms may refer to."""
 
-    def prepare(self, b: "Build") -> None:
+    def prepare(self, b: Build) -> None:
         """Put the arrays the monthly rule needs into ``b``."""
 
-    def init(self, eng: "Engine") -> None:
+    def init(self, eng: Engine) -> None:
         """Extra per-member state beyond ``state_vars`` (e.g. order backlogs)."""
 
-    def step(self, eng: "Engine", month: "MonthContext") -> None:
+    def step(self, eng: Engine, month: MonthContext) -> None:
         """Advance this mechanism's state by one month for every member."""
 
-    def columns(self, cp: "Compiled") -> dict[str, Callable]:
+    def columns(self, cp: Compiled) -> dict[str, Callable]:
         """Column name -> function(source, t=None) giving (members, months), or (members,) at month t."""
         return {}
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import (CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded,
-                                      summed)
+from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded, summed
 from sim.core.params import NonNeg, Param
 
 
@@ -80,10 +79,10 @@ class Trade(Mechanism):
                       + sanctioned[:, :, j] * (sanctions[:, :, i, j] == 0))
             trend = sc.states[b.states[i]].export_trend
             tr = b.num(f"states.{b.states[i]}.export_trend", trend.value) if trend else np.zeros(1)
-            cols.append((tr[:, None] / 12.0
+            cols.append(tr[:, None] / 12.0
                          + c["trade_income_elasticity"] * growth[:, :, j] / 12.0
                          + c["trade_oil_elasticity"] * energy[:, :, i] * dlog_oil
-                         + (c["trade_diversion"] * divert - c["trade_sanction_loss"] * hit) / 12.0))
+                         + (c["trade_diversion"] * divert - c["trade_sanction_loss"] * hit) / 12.0)
         b.put("trade_push", np.stack(np.broadcast_arrays(*cols), axis=-1) if cols else np.zeros((1, b.T, 0)))
         b.put_fixed("trade_trust_idx", [b.trust_index(p) for p in pairs])
 

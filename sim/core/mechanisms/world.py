@@ -142,9 +142,10 @@ class World(Mechanism):
 
     @staticmethod
     def _membership(b) -> tuple[np.ndarray, np.ndarray]:
-        T, S, O = b.T, len(b.states), len(b.orgs)
-        members = np.zeros((1, T, S, O), dtype=bool)
-        participants = np.zeros((1, T, S, O), dtype=bool)
+        T = b.T
+        shape = (1, T, len(b.states), len(b.orgs))
+        members = np.zeros(shape, dtype=bool)
+        participants = np.zeros(shape, dtype=bool)
         for o, org in b.sc.organisations.items():
             k = b.oi[o]
             for kind, targets in (("members", (members, participants)), ("observers", (participants,))):
