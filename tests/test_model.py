@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compile import compile_scenario
-from sim.engine import Engine, poisson_from_uniform, replicate_seeds, run_ensemble
-from sim.results import indicator_columns
-from sim.runner import run
-from sim.scenario import load_scenario
+from sim.core.columns import indicator_columns
+from sim.core.compile import compile_scenario
+from sim.core.engine import Engine, poisson_from_uniform, run_ensemble
+from sim.core.loading import load_scenario
+from sim.core.seeds import replicate_seeds
+from sim.run.runner import run
 from tests.conftest import BASELINE, SCENARIOS
 
 
@@ -49,7 +50,7 @@ def test_member_is_bit_identical_whatever_runs_beside_it(compiled):
 
 
 def test_mesa_run_equals_ensemble_member(baseline, compiled):
-    from sim.model import RelationsModel
+    from sim.core.model import RelationsModel
     model = RelationsModel(baseline, rng=424242).run()
     ens = run_ensemble(compiled, [7, 424242, 9])
     assert model.running is False and model.steps == compiled.n_months
@@ -62,7 +63,7 @@ def test_mesa_run_equals_ensemble_member(baseline, compiled):
 
 
 def test_mesa_agents_and_agentset(baseline):
-    from sim.model import OrganisationAgent, RelationsModel, StateAgent
+    from sim.core.model import OrganisationAgent, RelationsModel, StateAgent
     model = RelationsModel(baseline, rng=1, collect=False)
     assert {a.state_id for a in model.agents_by_type[StateAgent]} == set(baseline.states)
     model.step()
@@ -77,7 +78,7 @@ def test_mesa_agents_and_agentset(baseline):
 
 def test_batch_run_drives_the_model_unchanged():
     import mesa
-    from sim.model import RelationsModel
+    from sim.core.model import RelationsModel
     out = mesa.batch_run(RelationsModel, parameters={"scenario": [str(BASELINE)],
                                                      "coefficients.trade_diversion": [0.1, 0.6]},
                          rng=[3], number_processes=1, max_steps=1000, display_progress=False)

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import yaml
 
-from sim.compare import Ensemble, score
-from sim.record import load_record
-from sim.runner import run
-from sim.scenario import load_scenario
+from sim.core.loading import load_scenario
+from sim.evidence.record import load_record
+from sim.evidence.scoring import Ensemble, score
+from sim.run.runner import run
 from tests.conftest import BASELINE, ROOT
 from tests.test_compare import EVENTS_CSV, OBS_CSV, RECORD_YAML, WINDOWS_CSV
 

@@ -1,0 +1,54 @@
+"""``run.py run``: run a scenario's replicates, print a summary, write the results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sim.cli.common import parse_sets, positive_int, seed_int
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "run", help="run a scenario's replicates and write results",
+        description="Run a scenario file's replicates, print a summary and write Parquet results "
+                    "(indicators.parquet, events.parquet), manifest.json and summary.txt.",
+        epilog="example:\n  python run.py run scenarios/baseline.yaml --replicates 100 --out results/baseline\n"
+               "  python run.py run scenarios/baseline.yaml --set coefficients.trade_diversion=0.3",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--replicates", type=positive_int, help="number of replicates (default: meta.replicates)")
+    p.add_argument("--seed", type=seed_int, help="base seed (default: meta.seed); replicate seeds derive from it")
+    p.add_argument("--out", help="output folder (default: results/<scenario name>)")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a scenario value; repeatable")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
+    p.add_argument("--no-compare", action="store_true", help="skip the comparison with the scenario's record")
+    p.set_defaults(func=cmd_run)
+
+
+def cmd_run(args) -> int:
+    from sim.core.loading import load_scenario
+    from sim.run.runner import run
+
+    loaded = load_scenario(args.scenario, parse_sets(args.set))
+    out = run(loaded, replicates=args.replicates, seed=args.seed)
+    folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
+    paths = out.save(folder)
+    print(out.summary())
+    card = record = ens = None
+    if loaded.record_path is not None and not args.no_compare:
+        from sim.evidence.record import load_record
+        from sim.evidence.scoring import Ensemble, score
+        record = load_record(loaded.record_path)
+        ens = Ensemble.from_run(out)
+        card = score(ens, record)
+        paths.update({f"scores_{k}": v for k, v in card.save(folder).items()})
+        print("against the record: " + card.overall_line())
+    if not args.no_plots:
+        from sim.evidence.scoring import Ensemble
+        from sim.report.figures import plot_all
+        ens = ens or Ensemble.from_run(out)
+        figures = plot_all(ens, record, folder / "plots", card)
+        paths["plots"] = Path(f"{folder / 'plots'}/ ({len(figures)} files)")
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

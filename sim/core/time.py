@@ -1,0 +1,37 @@
+"""Months, the model's unit of time.
+
+A scenario names months as ``YYYY-MM`` strings (what people write and read);
+arithmetic works on month indices (months since year 0), so that a difference
+of two months is a count of months.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+
+
+def _parse_month(v: Any) -> str:
+    if isinstance(v, _dt.date):
+        return f"{v.year:04d}-{v.month:02d}"
+    if isinstance(v, str):
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})(?:-\d{1,2})?", v.strip())
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    raise ValueError(f"expected a month like 2000-01, got {v!r}")
+
+
+Month = Annotated[str, BeforeValidator(_parse_month)]
+
+
+def month_index(month: str) -> int:
+    """Months since year 0, so that differences are month counts."""
+    y, m = month.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def month_str(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
