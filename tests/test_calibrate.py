@@ -158,7 +158,8 @@ def test_changing_post_2012_record_leaves_the_calibration_unchanged(tmp_path):
                         log=lambda s: None)
     b = run_calibration(load_calibration(_cal(tmp_path, gens=2, record=fake, name="b.yaml")), tmp_path / "b",
                         workers=1, log=lambda s: None)
-    pa, pb = pd.read_parquet(tmp_path / "a" / "posterior.parquet"), pd.read_parquet(tmp_path / "b" / "posterior.parquet")
+    pa = pd.read_parquet(tmp_path / "a" / "posterior.parquet")
+    pb = pd.read_parquet(tmp_path / "b" / "posterior.parquet")
     pd.testing.assert_frame_equal(pa, pb)
     assert [t.name for t in a.targets] == [t.name for t in b.targets]
 

@@ -78,6 +78,7 @@ def test_mesa_agents_and_agentset(baseline):
 
 def test_batch_run_drives_the_model_unchanged():
     import mesa
+
     from sim.core.model import RelationsModel
     out = mesa.batch_run(RelationsModel, parameters={"scenario": [str(BASELINE)],
                                                      "coefficients.trade_diversion": [0.1, 0.6]},
@@ -123,7 +124,8 @@ def test_high_oil_keeps_russian_exports_up():
     seeds = replicate_seeds(2, 100)
     base = run_ensemble(compile_scenario(load_scenario(BASELINE)), seeds)
     high = run_ensemble(compile_scenario(load_scenario(SCENARIOS / "high_oil.yaml")), seeds)
-    assert np.median(_year_sum(high, "exports.russia.china", 2016) / _year_sum(base, "exports.russia.china", 2016)) > 1.2
+    ratio = _year_sum(high, "exports.russia.china", 2016) / _year_sum(base, "exports.russia.china", 2016)
+    assert np.median(ratio) > 1.2
     assert np.array_equal(_year_sum(high, "exports.russia.china", 2013), _year_sum(base, "exports.russia.china", 2013))
 
 
@@ -140,8 +142,9 @@ def test_more_trust_more_cooperative_events():
 
 def test_fear_of_copying_cuts_arms_contracts():
     seeds = replicate_seeds(6, 200)
-    lo = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.1})), seeds)
-    hi = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.9})), seeds)
+    fear = "states.russia.arms_clients.china.copy_fear"
+    lo = run_ensemble(compile_scenario(load_scenario(BASELINE, {fear: 0.1})), seeds)
+    hi = run_ensemble(compile_scenario(load_scenario(BASELINE, {fear: 0.9})), seeds)
     col = "arms_contracts.russia.china"
     assert indicator_columns(lo.compiled)[col](lo).sum() > 3 * indicator_columns(hi.compiled)[col](hi).sum()
 

@@ -15,7 +15,7 @@ DataCollector and the comparison with history. They read like scenario paths:
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -37,8 +37,8 @@ mechanism ids refer to ../shared/MECHANISMS.md):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

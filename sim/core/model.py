@@ -27,7 +27,7 @@ DEFAULT_SCENARIO = str(Path(__file__).resolve().parents[2] / "scenarios" / "base
 class StateAgent(mesa.Agent):
     """A state; its attributes read the current month of the run."""
 
-    def __init__(self, model: "RelationsModel", state_id: str, name: str):
+    def __init__(self, model: RelationsModel, state_id: str, name: str):
         super().__init__(model)
         self.state_id = state_id
         self.name = name
@@ -64,7 +64,7 @@ class StateAgent(mesa.Agent):
 class OrganisationAgent(mesa.Agent):
     """An organisation; membership follows the scenario's join and leave dates."""
 
-    def __init__(self, model: "RelationsModel", org_id: str, name: str):
+    def __init__(self, model: RelationsModel, org_id: str, name: str):
         super().__init__(model)
         self.org_id = org_id
         self.name = name
@@ -159,7 +159,7 @@ class RelationsModel(mesa.Model):
         if self.engine.done:
             self.running = False
 
-    def run(self) -> "RelationsModel":
+    def run(self) -> RelationsModel:
         while self.running:
             self.step()
         return self

@@ -7,8 +7,8 @@ each loaded document is paired with a map from field path to (file, line).
 
 from __future__ import annotations
 
-import pickle
 import hashlib
+import pickle
 from pathlib import Path
 from typing import Any
 

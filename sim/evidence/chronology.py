@@ -290,7 +290,8 @@ def _default_windows(pair: tuple[str, str], aliases: Aliases) -> pd.DataFrame | 
     return df
 
 
-def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = "") -> tuple[tuple[str, str], Heading | None]:
+def choose_heading(text: str, aliases: Aliases, pair=None,
+                   source_name: str = "") -> tuple[tuple[str, str], Heading | None]:
     """The pair of states and the chronology heading to read.
 
     With ``pair`` given, the first heading naming that pair (either order) is used;
@@ -318,7 +319,7 @@ def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = ""
                         "unknown: give it (--pair A,B)", file=source_name or None, path="pair")
     h = headings[0]
     ids = heading_pair(h, aliases)
-    for name, sid in zip(h.names, ids):
+    for name, sid in zip(h.names, ids, strict=True):
         if sid is None:
             raise UserError(f"the heading on line {h.index + 1} names '{name}', which is not a state in "
                             f"{Path(aliases.path).name} (add it to a state's names, or give --pair A,B)",

@@ -216,7 +216,7 @@ def _ids(value: str) -> list[str]:
 
 def _check_unique(rows, lines, path):
     seen: dict[str, int] = {}
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         rid = row["id"]
         if not rid:
             _fail("empty id", path, line, "id")
@@ -407,7 +407,7 @@ def _load_windows(path: Path) -> pd.DataFrame:
     rows, lines = _read_csv(path, WINDOW_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         start = _day(row["start"], path, line, "start")
         end = _day(row["end"], path, line, "end")
         if end < start:
@@ -438,7 +438,7 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
     _check_unique(rows, lines, path)
     win = windows.set_index("id")
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         start = _day(row["start"], path, line, "start")
         end = _day(row["end"] or row["start"], path, line, "end")
         if end < start:
@@ -488,7 +488,7 @@ def _load_observations(path: Path, al: Aliases) -> ObservationTable:
     rows, lines = _read_csv(path, OBS_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         if not row["quantity"]:
             _fail("empty quantity", path, line, "quantity")
         if not row["unit"]:

@@ -205,9 +205,9 @@ def _years(ts: pd.Timestamp) -> float:
 
 def _baselines(group: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-out point forecasts from the other figures of the same series (level series only)."""
-    mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"])]
-    months = [n_months(s, e) for s, e in zip(group["start"], group["end"])]
-    rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months)])
+    mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"], strict=True)]
+    months = [n_months(s, e) for s, e in zip(group["start"], group["end"], strict=True)]
+    rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months, strict=True)])
     mid = np.array(mid)
     interp, growth = [], []
     for k in range(len(group)):
@@ -378,7 +378,9 @@ class Scorecard:
 
     def overall(self) -> dict:
         out: dict = {"scenario": self.scenario, "members": self.members}
-        s = self.series[self.series.get("status", pd.Series(dtype=str)) == "scored"] if len(self.series) else self.series
+        s = self.series
+        if len(s):
+            s = s[s.get("status", pd.Series(dtype=str)) == "scored"]
         if len(s):
             lv = s[s["scale"] != "linear"]
             out["series_scored"] = int(len(s))

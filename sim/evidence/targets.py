@@ -47,8 +47,9 @@ class Target:
 
 
 def build_targets(record, months: pd.DatetimeIndex, focal: tuple[str, str], columns: set[str],
-                  until: pd.Timestamp | None, targets: Targets = Targets()) -> list[Target]:
-    """The record's evidence the model can reproduce, ending no later than ``until``."""
+                  until: pd.Timestamp | None, targets: Targets | None = None) -> list[Target]:
+    """The record's evidence the model can reproduce, ending no later than ``until`` (all kinds by default)."""
+    targets = targets or Targets()
     first, last = months[0], months[-1] + pd.offsets.MonthEnd(0)
 
     def usable(start, end) -> bool:

@@ -124,9 +124,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     counts = record.event_counts(ens.focal)
     available = [c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"]
     if types is None:
-        rec_tot = counts.sum()
-        types = sorted(available, key=lambda t: -(rec_tot.get(t, 0) + np.median(ens.columns[f"events.{t}"].sum(1)) / 50))[:6]
-        types = ["total"] + types
+        types = _busiest_types(ens, counts, available)
     fig, axes = plt.subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
                              constrained_layout=True)
     axes = np.atleast_1d(axes)
@@ -137,7 +135,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     quarter = (ens.months.year * 4 + (ens.months.month - 1) // 3).to_numpy()
     qkeys, qstart = np.unique(quarter, return_index=True)
     qx = ens.months[qstart] + pd.Timedelta(days=45)
-    for ax, t in zip(axes, types):
+    for ax, t in zip(axes, types, strict=True):
         col = "events.total" if t == "total" else f"events.{t}"
         vals = ens.columns[col]
         per_q = np.stack([vals[:, quarter == k].mean(axis=1) for k in qkeys], axis=1)
@@ -146,7 +144,8 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
         ax.plot(qx, q[1], color=BAND, lw=1.4)
         for _, w in wins.iterrows():
             n = counts.loc[w["id"]].reindex(list(modelled)).sum() if t == "total" else counts.loc[w["id"]].get(t, 0)
-            ax.plot([w["start"], w["end"]], [n / n_months(w["start"], w["end"])] * 2, color=OBS, lw=3, solid_capstyle="butt", zorder=4)
+            ax.plot([w["start"], w["end"]], [n / n_months(w["start"], w["end"])] * 2, color=OBS, lw=3,
+                    solid_capstyle="butt", zorder=4)
         lo, hi = ens.months[0], ens.months[-1] + pd.offsets.MonthEnd(0)
         # the record is silent outside its windows: grey hatch marks "no data", not "zero"
         ax.axvspan(lo, hi, color="#DDDDDD", alpha=0.35, lw=0, hatch="//", zorder=0)
@@ -167,18 +166,28 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
         _date_axis(ax)
     axes[0].set_title(_title(ens, f"events between {ens.focal[0]} and {ens.focal[1]} per month"))
     fig.supylabel("events per month", fontsize=9)
-    from matplotlib.patches import Patch
+    _timeline_legend(axes[-1])
+    axes[-1].set_xlabel("year")
+    return fig
+
+
+def _busiest_types(ens: Ensemble, counts: pd.DataFrame, available: list[str]) -> list[str]:
+    """The total and the six types with most events, recorded or simulated."""
+    rec_tot = counts.sum()
+    return ["total"] + sorted(available, key=lambda t: -(rec_tot.get(t, 0)
+                                                         + np.median(ens.columns[f"events.{t}"].sum(1)) / 50))[:6]
+
+
+def _timeline_legend(ax) -> None:
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     handles = [Line2D([], [], color=BAND, label="simulated, quarterly mean per month: median (band: 90%)"),
                Line2D([], [], color=OBS, lw=3, label="recorded per month in the window"),
                Patch(color="#F2C14E", alpha=0.35, label="chronology window (record speaks)"),
                Patch(facecolor="#DDDDDD", hatch="//", alpha=0.35, label="record silent (not zero)"),
                Line2D([], [], marker="|", ls="", color=OBS, label="recorded event (chronology)"),
                Line2D([], [], marker="|", ls="", color="#7B3294", label="recorded event (narrative)")]
-    axes[-1].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8,
-                    frameon=False)
-    axes[-1].set_xlabel("year")
-    return fig
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8, frameon=False)
 
 
 def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
@@ -189,7 +198,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
-    for ax, col in zip(axes, columns):
+    for ax, col in zip(axes, columns, strict=True):
         d = _series_values(other, col) - _series_values(base, col)
         q = np.percentile(d, [5, 50, 95], axis=0)
         ax.fill_between(x, q[0], q[2], color=BAND, alpha=0.25, lw=0, label="90% of paired replicates")

@@ -63,7 +63,7 @@ class RunOutput:
             "seeds": self.seeds,
             "versions": package_versions(),
             "wall_time_s": round(self.wall_time_s, 4),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
         }
 

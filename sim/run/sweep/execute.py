@@ -241,7 +241,8 @@ def run_sweep(sw: LoadedSweep, out: str | Path, *, workers: int | None = None, s
     bar = Progress(total, total - sum(len(t.point_ids) for t in tasks) * plan.replicates, enabled=progress)
     workers = resolve_workers(workers)
     _run_tasks(tasks, out, bar, workers, scheduler, client)
-    status = pd.concat([pd.read_parquet(p, columns=["status"]) for p in sorted((out / RUNS_DIR).glob("part-*.parquet"))])
+    parts = sorted((out / RUNS_DIR).glob("part-*.parquet"))
+    status = pd.concat([pd.read_parquet(p, columns=["status"]) for p in parts])
     ok = int((status["status"] == "ok").sum())
     outcome = SweepOutcome(out, len(status), ok, len(status) - ok, len(tasks), len(done), time.perf_counter() - t0)
     manifest.update(complete=True, finished=_now(), counts={"runs": outcome.n_runs, "ok": ok, "failed": outcome.failed},

@@ -237,7 +237,8 @@ def _check_names(spec: SweepFile, origins: Origins, file: str) -> None:
 def check_against_scenario(sw: LoadedSweep) -> None:
     """Every parameter value and output the sweep names, tried on the base scenario; fills in its hash and months."""
     if not sw.base.exists():
-        raise UserError(f"base scenario '{sw.spec.scenario}' not found (looked at {sw.base})", **sw.where(("scenario",)))
+        raise UserError(f"base scenario '{sw.spec.scenario}' not found (looked at {sw.base})",
+                        **sw.where(("scenario",)))
     base = load_scenario(sw.base)
     sw.base_hash = base.hash
     cp = compile_scenario(base)
