@@ -30,24 +30,22 @@ def parse_sets(items: list[str] | None) -> dict:
     return out
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int, too_small: str) -> int:
     try:
         v = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {v}")
+    if v < minimum:
+        raise argparse.ArgumentTypeError(too_small.format(v=v))
     return v
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, 1, "expected a number of at least 1, got {v}")
 
 
 def seed_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("seeds are non-negative")
-    return v
+    return _whole_number(text, 0, "seeds are non-negative")
 
 
 def add_parallel_args(p: argparse.ArgumentParser) -> None:

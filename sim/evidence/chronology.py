@@ -348,44 +348,49 @@ def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | 
     if windows is True:
         windows = _default_windows(pair, al)
     entries, stray, heading_year, _ = split_entries(text, heading)
-    rows, uncoded = [], []
-    for item in stray:
-        uncoded.append({"source": f"{source_name}:{item['line']}", "date": "", "text": item["text"],
-                        "reason": item["reason"]})
+    uncoded = [_uncoded(source_name, item["line"], "", item["text"], item["reason"]) for item in stray]
     parsed = []
     for e in entries:
         try:
             start, end = parse_date(e.date_text, heading_year)
         except ValueError as exc:
-            uncoded.append({"source": f"{source_name}:{e.line}", "date": e.date_text, "text": e.text,
-                            "reason": f"bad date: {exc}"})
+            uncoded.append(_uncoded(source_name, e.line, e.date_text, e.text, f"bad date: {exc}"))
             continue
         parsed.append((e, start, end))
     first = parsed[0][1] if parsed else None
     window = _window_for(source_name, first, windows if isinstance(windows, pd.DataFrame) else None)
-    for n, (e, start, end) in enumerate(parsed, 1):
-        etype, actors, org, matched, keyword = coder.code(e.text)
-        if etype is None:
-            uncoded.append({"source": f"{source_name}:{e.line}", "date": e.date_text, "text": e.text,
-                            "reason": "no keyword rule matched"})
-        distinct = list(dict.fromkeys(matched))
-        confidence = "high" if (etype and len(distinct) == 1 and len(actors) >= 2) else "low"
-        if len(actors) < 2:
-            # the chronology is of the pair's relations: the unnamed side is the partner
-            for sid in pair:
-                if sid not in actors:
-                    actors.append(sid)
-        rows.append({
-            "id": f"{window}_{n:02d}",
-            "start": start, "end": end, "precision": "day",
-            "actors": ";".join(actors), "organisation": org,
-            "type": etype or "", "goldstein": EVENT_TYPES[etype].goldstein if etype else float("nan"),
-            "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
-            "confidence": confidence,
-        })
+    rows = [_coded_row(coder, f"{window}_{n:02d}", window, e, start, end, source_name, uncoded)
+            for n, (e, start, end) in enumerate(parsed, 1)]
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     frame.attrs["pair"] = pair
     return frame, uncoded
+
+
+def _uncoded(source_name: str, line: int, date: str, text: str, reason: str) -> dict:
+    return {"source": f"{source_name}:{line}", "date": date, "text": text, "reason": reason}
+
+
+def _coded_row(coder: Coder, row_id: str, window: str, e: Entry, start, end, source_name: str,
+               uncoded: list[dict]) -> dict:
+    """One events.csv row for a dated entry; an entry no rule codes is also listed in ``uncoded``."""
+    etype, actors, org, matched, keyword = coder.code(e.text)
+    if etype is None:
+        uncoded.append(_uncoded(source_name, e.line, e.date_text, e.text, "no keyword rule matched"))
+    distinct = list(dict.fromkeys(matched))
+    confidence = "high" if (etype and len(distinct) == 1 and len(actors) >= 2) else "low"
+    if len(actors) < 2:
+        # the chronology is of the pair's relations: the unnamed side is the partner
+        for sid in coder.pair:
+            if sid not in actors:
+                actors.append(sid)
+    return {
+        "id": row_id,
+        "start": start, "end": end, "precision": "day",
+        "actors": ";".join(actors), "organisation": org,
+        "type": etype or "", "goldstein": EVENT_TYPES[etype].goldstein if etype else float("nan"),
+        "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
+        "confidence": confidence,
+    }
 
 
 def _note(etype, keyword, matched, actors, org) -> str:
