@@ -2,10 +2,10 @@
 
 A sweep file names a base scenario, the scenario values to vary, a design that
 places the parameter points, and the few numbers to keep from every run. The
-dynamics are never re-implemented here: each chunk of points is compiled with
-``sim.run.points`` (the same ``load_scenario`` + ``compile_scenario`` a
-single run uses) and run as one ensemble by the engine, so a sweep member is bit-identical to a single
-run with the same seed and overrides.
+dynamics are never re-implemented here: each chunk of points is compiled by
+:mod:`sim.run.points` (the same ``load_scenario`` + ``compile_scenario`` a
+single run uses) and run as one ensemble by the engine, so a sweep member is
+bit-identical to a single run with the same seed and overrides.
 
 Why chunks: one ensemble per chunk keeps the arrays (about 0.25 MB per member
 and month-year) bounded while amortising the per-month Python overhead over
