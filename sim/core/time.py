@@ -1,9 +1,4 @@
-"""Months, the model's unit of time.
-
-A scenario names months as ``YYYY-MM`` strings (what people write and read);
-arithmetic works on month indices (months since year 0), so that a difference
-of two months is a count of months.
-"""
+"""Months as the model's clock: one step is one month."""
 
 from __future__ import annotations
 
