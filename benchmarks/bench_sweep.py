@@ -20,14 +20,16 @@ import tempfile
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.core.compile import compile_scenario  # noqa: E402
-from sim.core.engine import replicate_seeds, run_ensemble  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
-from sim.sweep import load_sweep, read_results, run_sweep  # noqa: E402
+from sim.core.engine import run_ensemble  # noqa: E402
+from sim.core.loading import load_scenario  # noqa: E402
+from sim.core.seeds import replicate_seeds  # noqa: E402
+from sim.run.sweep.execute import run_sweep  # noqa: E402
+from sim.run.sweep.results import read_results  # noqa: E402
+from sim.run.sweep.spec import load_sweep  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 DIVERSION = [0.0, 0.075, 0.15, 0.225, 0.3]
@@ -64,7 +66,7 @@ def bench_engine(replicates: int, workers: int) -> tuple[int, float]:
 def bench_batch_run(workers: int) -> tuple[int, float]:
     import mesa
 
-    from sim.model import RelationsModel
+    from sim.core.model import RelationsModel
     t0 = time.perf_counter()
     rows = mesa.batch_run(RelationsModel,
                           parameters={"scenario": [str(BASELINE)], "coefficients.trade_diversion": DIVERSION,

@@ -40,9 +40,11 @@ def frame_digest(df: pd.DataFrame) -> dict[str, str]:
 
 def cases() -> dict[str, dict[str, str]]:
     from sim import RelationsModel, load_scenario, run
-    from sim.compare import Ensemble, score
-    from sim.record import load_record
-    from sim.sweep import load_sweep, read_results, run_sweep
+    from sim.evidence.record import load_record
+    from sim.evidence.scoring import Ensemble, score
+    from sim.run.sweep.execute import run_sweep
+    from sim.run.sweep.results import read_results
+    from sim.run.sweep.spec import load_sweep
 
     sc = ROOT / "scenarios"
     out: dict[str, dict[str, str]] = {}

@@ -7,21 +7,51 @@ The path from file to figure, as a notebook would walk it::
     out = run(sc, replicates=50)                        # ensemble of Mesa-equivalent runs
     out.indicators, out.events, out.manifest()          # tables and provenance
     model = RelationsModel("scenarios/baseline.yaml", rng=1).run()   # one Mesa run
+
+Layers, each importing only from those before it (tests/test_architecture.py):
+``sim.core`` (scenarios, compilation, dynamics, the Mesa model) <-
+``sim.evidence`` (the record, scores) <- ``sim.run`` (replicates, sweeps,
+calibration) <- ``sim.report`` (figures, pages) <- ``sim.cli``.
 """
+
+import sys
+import types
+
+from sim.core.errors import UserError
+from sim.core.loading import load_scenario
 
 __version__ = "0.1.0"
 
-from sim.errors import UserError  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+
+class _Package(types.ModuleType):
+    """``sim.run`` is the function :func:`sim.run.runner.run`, not the subpackage of the same name.
+
+    Importing a submodule binds it as an attribute of its parent, so once
+    anything imported ``sim.run.<module>`` the name ``run`` would turn into the
+    package; a data descriptor on the module's class keeps the function (and
+    keeps it lazy). The subpackage is reached with ``from sim.run.<module> import ...``.
+    """
+
+    @property
+    def run(self):
+        from sim.run.runner import run
+        return run
+
+    @run.setter
+    def run(self, value):   # the import system binding the subpackage: the function stays
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name):  # lazy: importing mesa costs ~0.7 s and only the model needs it
     if name == "RelationsModel":
-        from sim.model import RelationsModel
+        from sim.core.model import RelationsModel
         return RelationsModel
-    if name in ("run", "RunOutput"):
-        from sim import runner
-        return getattr(runner, name)
+    if name == "RunOutput":
+        from sim.run.runner import RunOutput
+        return RunOutput
     raise AttributeError(name)
 
 

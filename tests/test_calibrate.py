@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibrate import (Budget, Prior, abc_smc, build_targets, load_calibration, run_calibration,
-                           weighted_quantile, write_calibrated_scenario)
-from sim.errors import UserError
-from sim.scenario import load_scenario
+from sim.core.errors import UserError
+from sim.core.loading import load_scenario
+from sim.evidence.targets import build_targets
+from sim.run.calibrate.abc import abc_smc, weighted_quantile
+from sim.run.calibrate.outputs import run_calibration, write_calibrated_scenario
+from sim.run.calibrate.priors import Budget, Prior, load_calibration
 from tests.conftest import BASELINE, ROOT
 
 # ---------------------------------------------------------------- the sampler on toy models
@@ -125,9 +127,9 @@ def test_calibrate_cli_bad_file_exits_2(tmp_path):
 
 def test_split_keeps_post_2012_evidence_out_of_the_targets(tmp_path):
     cal = load_calibration(_cal(tmp_path))
-    from sim.core.compile import compile_scenario
-    from sim.record import load_record
     from sim.core.columns import indicator_columns, month_index_values
+    from sim.core.compile import compile_scenario
+    from sim.evidence.record import load_record
     cp = compile_scenario(load_scenario(BASELINE))
     rec = load_record(cal.record_path)
     held = build_targets(rec, month_index_values(cp), ("china", "russia"), set(indicator_columns(cp)), cal.until)
@@ -156,7 +158,8 @@ def test_changing_post_2012_record_leaves_the_calibration_unchanged(tmp_path):
                         log=lambda s: None)
     b = run_calibration(load_calibration(_cal(tmp_path, gens=2, record=fake, name="b.yaml")), tmp_path / "b",
                         workers=1, log=lambda s: None)
-    pa, pb = pd.read_parquet(tmp_path / "a" / "posterior.parquet"), pd.read_parquet(tmp_path / "b" / "posterior.parquet")
+    pa = pd.read_parquet(tmp_path / "a" / "posterior.parquet")
+    pb = pd.read_parquet(tmp_path / "b" / "posterior.parquet")
     pd.testing.assert_frame_equal(pa, pb)
     assert [t.name for t in a.targets] == [t.name for t in b.targets]
 
@@ -207,8 +210,8 @@ def test_calibrated_scenario_draws_from_the_posterior(tmp_path):
     med = summary["parameters"]["coefficients.trade_income_elasticity"]["median"]
     assert loaded.scenario.coefficients.trade_income_elasticity.value == pytest.approx(med, rel=1e-5)
     assert loaded.posterior_path == (tmp_path / "o" / "posterior.parquet")
-    from sim.model import RelationsModel
-    from sim.runner import run
+    from sim.core.model import RelationsModel
+    from sim.run.runner import run
     out = run(loaded, replicates=6, seed=3)
     assert out.result.compiled.n_points > 1                    # replicates drew different parameter rows
     model = RelationsModel(loaded, rng=int(out.result.seeds[4])).run()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.chronology import parse_chronology, parse_date, split_entries
 from sim.cli import main
-from sim.record import REPO_ROOT, load_record
+from sim.evidence.chronology import parse_chronology, parse_date, split_entries
+from sim.evidence.record import REPO_ROOT, load_record
 
 WINDOWS = {
     "chron_2000q3": "001_e7aa02c26cd915e1.txt",

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import Ensemble, score, score_events, score_milestones, score_series
-from sim.errors import UserError
-from sim.record import load_record
+from sim.core.errors import UserError
+from sim.evidence.record import load_record
+from sim.evidence.scoring import Ensemble, score, score_events, score_milestones, score_series
 from tests.conftest import BASELINE, ROOT, SCENARIOS
 
 RECORD_YAML = """name: test record

@@ -7,9 +7,9 @@ from sim import load_scenario, run
 from sim.core import mechanisms
 from sim.core.columns import indicator_columns, unit_of
 from sim.core.compile import compile_scenario
+from sim.core.errors import UserError
 from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Mechanism, StateVar, recorded
 from sim.core.params import NonNeg, Param
-from sim.errors import UserError
 from tests.conftest import BASELINE
 
 
@@ -64,7 +64,7 @@ def test_a_toy_mechanism_is_one_module(toy, tmp_path):
     plain = run(load_scenario(BASELINE), replicates=2, seed=3).indicators
     for col in (c for c in plain.columns if not c.startswith("toy.")):
         assert np.array_equal(plain[col].to_numpy(), out.indicators[col].to_numpy()), col
-    from sim.model import RelationsModel
+    from sim.core.model import RelationsModel
     model = RelationsModel(loaded, rng=1)
     model.step()
     assert model.state_of("toy_level", "russia") == pytest.approx(1.01)

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.core.compile import compile_scenario
-from sim.core.engine import Engine, replicate_seeds, run_ensemble
-from sim.core.mechanisms.events import poisson_from_uniform
 from sim.core.columns import indicator_columns
-from sim.runner import run
-from sim.scenario import load_scenario
+from sim.core.compile import compile_scenario
+from sim.core.engine import Engine, run_ensemble
+from sim.core.loading import load_scenario
+from sim.core.mechanisms.events import poisson_from_uniform
+from sim.core.seeds import replicate_seeds
+from sim.run.runner import run
 from tests.conftest import BASELINE, SCENARIOS
 
 
@@ -50,7 +51,7 @@ def test_member_is_bit_identical_whatever_runs_beside_it(compiled):
 
 
 def test_mesa_run_equals_ensemble_member(baseline, compiled):
-    from sim.model import RelationsModel
+    from sim.core.model import RelationsModel
     model = RelationsModel(baseline, rng=424242).run()
     ens = run_ensemble(compiled, [7, 424242, 9])
     assert model.running is False and model.steps == compiled.n_months
@@ -63,7 +64,7 @@ def test_mesa_run_equals_ensemble_member(baseline, compiled):
 
 
 def test_mesa_agents_and_agentset(baseline):
-    from sim.model import OrganisationAgent, RelationsModel, StateAgent
+    from sim.core.model import OrganisationAgent, RelationsModel, StateAgent
     model = RelationsModel(baseline, rng=1, collect=False)
     assert {a.state_id for a in model.agents_by_type[StateAgent]} == set(baseline.states)
     model.step()
@@ -78,7 +79,8 @@ def test_mesa_agents_and_agentset(baseline):
 
 def test_batch_run_drives_the_model_unchanged():
     import mesa
-    from sim.model import RelationsModel
+
+    from sim.core.model import RelationsModel
     out = mesa.batch_run(RelationsModel, parameters={"scenario": [str(BASELINE)],
                                                      "coefficients.trade_diversion": [0.1, 0.6]},
                          rng=[3], number_processes=1, max_steps=1000, display_progress=False)
@@ -123,7 +125,8 @@ def test_high_oil_keeps_russian_exports_up():
     seeds = replicate_seeds(2, 100)
     base = run_ensemble(compile_scenario(load_scenario(BASELINE)), seeds)
     high = run_ensemble(compile_scenario(load_scenario(SCENARIOS / "high_oil.yaml")), seeds)
-    assert np.median(_year_sum(high, "exports.russia.china", 2016) / _year_sum(base, "exports.russia.china", 2016)) > 1.2
+    ratio = _year_sum(high, "exports.russia.china", 2016) / _year_sum(base, "exports.russia.china", 2016)
+    assert np.median(ratio) > 1.2
     assert np.array_equal(_year_sum(high, "exports.russia.china", 2013), _year_sum(base, "exports.russia.china", 2013))
 
 
@@ -140,8 +143,9 @@ def test_more_trust_more_cooperative_events():
 
 def test_fear_of_copying_cuts_arms_contracts():
     seeds = replicate_seeds(6, 200)
-    lo = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.1})), seeds)
-    hi = run_ensemble(compile_scenario(load_scenario(BASELINE, {"states.russia.arms_clients.china.copy_fear": 0.9})), seeds)
+    fear = "states.russia.arms_clients.china.copy_fear"
+    lo = run_ensemble(compile_scenario(load_scenario(BASELINE, {fear: 0.1})), seeds)
+    hi = run_ensemble(compile_scenario(load_scenario(BASELINE, {fear: 0.9})), seeds)
     col = "arms_contracts.russia.china"
     assert indicator_columns(lo.compiled)[col](lo).sum() > 3 * indicator_columns(hi.compiled)[col](hi).sum()
 

@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import yaml
 
-from sim.compare import Ensemble, score
-from sim.record import load_record
-from sim.runner import run
-from sim.scenario import load_scenario
+from sim.core.loading import load_scenario
+from sim.evidence.record import load_record
+from sim.evidence.scoring import Ensemble, score
+from sim.run.runner import run
 from tests.conftest import BASELINE, ROOT
 from tests.test_compare import EVENTS_CSV, OBS_CSV, RECORD_YAML, WINDOWS_CSV
 
@@ -41,7 +41,8 @@ def write_pair(tmp_path):
         "meta": {"name": "india_russia", "description": "another pair", "start": "2005-01", "end": "2014-12",
                  "seed": 11, "replicates": 30, "focal": ["india", "russia"], "record": "record"},
         "drivers": {"oil_price": {"unit": "USD", "description": "oil",
-                                  "points": [{"date": "2005-01", "value": 50, **A}, {"date": "2014-12", "value": 60, **A}]}},
+                                  "points": [{"date": "2005-01", "value": 50, **A},
+                                             {"date": "2014-12", "value": 60, **A}]}},
         "states": {
             "india": _state("India", 800, 0.1, 0.05, 0.3, {"russia": 2.0}, {"russia": 0.7}, {"usa": 0.2},
                             {"brics": 0.5}),

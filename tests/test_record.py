@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.errors import UserError
-from sim.record import DEFAULT_FOLDER, REPO_ROOT, load_aliases, load_record, load_record_meta
+from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
+from sim.evidence.record import DEFAULT_FOLDER, REPO_ROOT, load_aliases, load_record, load_record_meta
 
 
 def seeds_folder() -> Path:

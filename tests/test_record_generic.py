@@ -3,7 +3,7 @@
 * a synthetic chronology of another pair is parsed with that pair's actors, dates and types;
 * a synthetic record folder of another pair loads and counts that pair by default;
 * record.yaml is validated with file, line and field;
-* no code token in sim/*.py names the first case's states, capitals or leaders.
+* no code token in sim/**/*.py names the first case's states, capitals or leaders.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.chronology import find_headings, heading_pair, parse_chronology
 from sim.cli import main
-from sim.errors import UserError
-from sim.record import REPO_ROOT, load_aliases, load_record, load_record_meta
+from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
+from sim.evidence.chronology import find_headings, heading_pair, parse_chronology
+from sim.evidence.record import REPO_ROOT, load_aliases, load_record, load_record_meta
 
 
 def T(s):
@@ -278,7 +278,7 @@ def test_the_checker_sees_code_not_docstrings(tmp_path):
 
 
 def test_no_code_names_the_first_pair():
-    files = sorted((REPO_ROOT / "sim").glob("*.py"))
+    files = sorted((REPO_ROOT / "sim").rglob("*.py"))
     assert len(files) > 10
     hits = [h for f in files for h in pair_mentions(f)]
     assert not hits, "code names states of the first case:\n" + "\n".join(hits)

@@ -5,8 +5,9 @@ import sys
 
 import pytest
 
-from sim.errors import UserError
-from sim.scenario import load_scenario, month_index
+from sim.core.errors import UserError
+from sim.core.loading import load_scenario
+from sim.core.time import month_index
 from tests.conftest import BASELINE, ROOT, SCENARIOS, line_of, seeds_dir
 
 

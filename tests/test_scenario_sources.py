@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import load_scenario
+from sim.core.loading import load_scenario
 from tests.conftest import BASELINE, seeds_dir
 
 # (path into the loaded scenario, figure expected on the cited line(s))

@@ -11,18 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.errors import UserError
-from sim.model import RelationsModel
-from sim.scenario import load_scenario
-from sim.sweep import (
-    design_points,
-    ishigami,
-    load_sweep,
-    output_values,
-    read_results,
-    run_sweep,
-    sensitivity_indices,
-)
+from sim.core.errors import UserError
+from sim.core.loading import load_scenario
+from sim.core.model import RelationsModel
+from sim.run.sweep.designs import design_points
+from sim.run.sweep.execute import run_sweep
+from sim.run.sweep.outputs import output_values
+from sim.run.sweep.results import read_results
+from sim.run.sweep.sensitivity import ishigami, sensitivity_indices
+from sim.run.sweep.spec import load_sweep
 from tests.conftest import BASELINE, ROOT, SCENARIOS, line_of
 
 OUTPUTS = """\
@@ -93,7 +90,7 @@ def test_a_sweep_member_equals_the_single_run_with_its_seed_and_overrides(tmp_pa
 
 def test_fit_to_the_record_per_run(tmp_path):
     from sim.core.columns import indicator_columns
-    from sim.sweep import fit_targets, fit_values
+    from sim.run.sweep.outputs import fit_targets, fit_values
     a = load_sweep(write_sweep(tmp_path, "{method: random, points: 4}", chunk_runs=2, extra="fit: true\n",
                                name="a.yaml"))
     b = load_sweep(write_sweep(tmp_path, "{method: random, points: 4}", chunk_runs=100, extra="fit: true\n",

@@ -1,1 +1,6 @@
-"""The model itself: scenario schema and loading, mechanisms, compile, engine, and its Mesa face."""
+"""The model itself: scenario files, their compilation and the dynamics.
+
+Nothing here knows about the historical record, sweeps, calibration, figures
+or the command line; every other layer builds on this one, so it must stay
+importable on its own (tests/test_architecture.py checks the direction).
+"""

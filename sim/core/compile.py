@@ -168,7 +168,7 @@ class Build:
 
     def target(self, target: str) -> tuple:
         if target not in self._targets:
-            from sim.scenario import parse_target
+            from sim.core.schema import parse_target
             self._targets[target] = parse_target(target, self.sc)
         return self._targets[target]
 

@@ -181,7 +181,3 @@ class Engine:
 def run_ensemble(cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None) -> EnsembleResult:
     return Engine(cp, seeds, points).run()
 
-
-def replicate_seeds(seed: int, n: int) -> np.ndarray:
-    """Seeds of replicates 0..n-1, derived from the scenario seed; a prefix of a longer list."""
-    return np.random.SeedSequence(seed).generate_state(n, dtype=np.uint32).astype(np.uint64)

@@ -21,6 +21,7 @@ from sim.core.mechanisms.base import (
     Draw,
     Flow,
     Mechanism,
+    Observable,
     StateVar,
     recorded,
 )
@@ -79,6 +80,9 @@ class Arms(Mechanism):
                      plot="rolling12"),
         ColumnFamily("arms_capability", "capability (0–1, frontier = 1)", "a state's arms-industrial capability"),
     )
+
+    observables = (Observable("arms_contract_value",
+                              lambda a, e, i: f"arms_contracts.{e}.{i}" if e and i else None, False, "log1p"),)
 
     def structure(self, b) -> None:
         b.pairs["arms"] = [(b.si[s], b.si[o]) for s, st in b.sc.states.items() for o in st.arms_clients]

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sim.core.compile import Build, Compiled
-    from sim.core.engine import Engine, MonthContext
+# sim.core.compile (Build, Compiled) and sim.core.engine (Engine, MonthContext) build on this module,
+# so it cannot import them: the names below only document what the hooks receive.
+Build = Compiled = Engine = MonthContext = Any
 
 
 class CoefficientSet(BaseModel):
@@ -94,6 +94,23 @@ class ColumnFamily:
     plot: Literal["level", "rolling12"] = "level"
 
 
+@dataclass(frozen=True)
+class Observable:
+    """How a quantity of the historical record is read off the model's columns.
+
+    ``column(actors, exporter, importer)`` names the column that simulates a
+    record row (None when the row does not fit, e.g. a trade total with one
+    actor); ``rate`` says the column is an annual rate (a period total is its
+    monthly mean times the period's years); ``scale`` names the transform
+    (sim/evidence/transforms.py) scores compare it on.
+    """
+
+    quantity: str
+    column: Callable[[list[str], str, str], str | None]
+    rate: bool
+    scale: str
+
+
 @dataclass
 class Coverage:
     """How a MECHANISMS.md id is covered: ``rule`` (state-dependent, with feedback), ``scripted``
@@ -114,6 +131,7 @@ class Mechanism:
     flows: ClassVar[tuple[Flow, ...]] = ()
     draws: ClassVar[tuple[Draw, ...]] = ()
     families: ClassVar[tuple[ColumnFamily, ...]] = ()
+    observables: ClassVar[tuple[Observable, ...]] = ()
 
     def structure(self, b: Build) -> None:
         """Declare index sets (pairs) other mechanisms may refer to."""
@@ -181,5 +199,5 @@ def prepared(name: str, select: Callable[[np.ndarray], np.ndarray]) -> Callable:
     return f
 
 
-__all__ = ["CoefficientSet", "Draw", "StateVar", "Flow", "ColumnFamily", "Coverage", "Mechanism", "Channel", "Jump",
-           "recorded", "summed", "prepared"]
+__all__ = ["CoefficientSet", "Draw", "StateVar", "Flow", "ColumnFamily", "Coverage", "Observable", "Mechanism",
+           "Channel", "Jump", "recorded", "summed", "prepared"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import Channel, ColumnFamily, Coverage, Draw, Mechanism, StateVar, summed
+from sim.core.mechanisms.base import Channel, ColumnFamily, Coverage, Draw, Mechanism, Observable, StateVar, summed
 from sim.core.mechanisms.world import apply_op, widen
 from sim.core.time import month_index
 
@@ -65,6 +65,9 @@ class Events(Mechanism):
              Draw("events.scheduled", "uniform", 1, lambda cp: len(cp.fixed["ch.scheduled"])))
     state_vars: tuple[StateVar, ...] = ()
     families = (ColumnFamily("events", "events per month", "the focal pair's events of one type (or all)"),)
+
+    observables = (Observable("leader_meetings",
+                              lambda a, e, i: "events.leader_meeting" if len(a) == 2 else None, False, "linear"),)
 
     def prepare(self, b) -> None:
         sc = b.sc

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded, summed
+from sim.core.mechanisms.base import (
+    CoefficientSet,
+    ColumnFamily,
+    Coverage,
+    Draw,
+    Mechanism,
+    Observable,
+    StateVar,
+    recorded,
+    summed,
+)
 from sim.core.params import NonNeg, Param
 
 
@@ -25,6 +35,14 @@ class TradeCoefficients(CoefficientSet):
 def col_trade(a: str, b: str) -> str:
     x, y = sorted((a, b))
     return f"trade.{x}.{y}"
+
+
+def _pair_total(actors, exporter, importer):
+    return col_trade(*actors) if len(actors) == 2 else None
+
+
+def _directed(actors, exporter, importer):
+    return f"exports.{exporter}.{importer}" if exporter and importer else None
 
 
 class Trade(Mechanism):
@@ -56,6 +74,11 @@ class Trade(Mechanism):
         ColumnFamily("trade", "bn USD per year (annual rate)", "both directions of a pair's trade"),
         ColumnFamily("exports", "bn USD per year (annual rate)", "one state's exports to another"),
     )
+
+    observables = (Observable("trade_total", _pair_total, True, "log"),
+                   Observable("trade_growth_yoy", _pair_total, True, "linear"),
+                   Observable("exports", _directed, True, "log"),
+                   Observable("exports_growth_yoy", _directed, True, "linear"))
 
     def structure(self, b) -> None:
         b.pairs["trade"] = [(b.si[s], b.si[o]) for s, st in b.sc.states.items() for o in st.exports]

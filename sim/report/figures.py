@@ -1,6 +1,6 @@
 """Figures that put simulated runs beside the recorded history.
 
-Each function takes an :class:`~sim.compare.Ensemble` (and the record), draws
+Each function takes an :class:`~sim.evidence.scoring.Ensemble` (and the record), draws
 one figure and returns it; ``save`` writes PNG and SVG. The Agg backend keeps
 this usable on machines without a display.
 """
@@ -17,31 +17,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.compare import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
-from sim.calibrate import weighted_quantile  # noqa: E402
-from sim.record import Record  # noqa: E402
-from sim.core.columns import col_alignment, col_dyad, col_trade  # noqa: E402
+from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of  # noqa: E402
+from sim.evidence.record import Record  # noqa: E402
+from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
 
 BAND = "#4C72B0"
 OBS = "#C44E52"
 BASE = "#8C8C8C"
 
-UNITS = {
-    "trade": "bn USD per year (annual rate)",
-    "exports": "bn USD per year (annual rate)",
-    "trust": "trust (0–1)",
-    "alignment": "alignment (0–1)",
-    "arms_contracts": "bn USD signed per year (12-month sum)",
-    "arms_deliveries": "bn USD delivered per year (12-month sum)",
-    "arms_capability": "capability (0–1, frontier = 1)",
-    "gdp": "bn USD",
-    "oil_price": "USD per barrel",
-    "events": "events per month",
-}
-
-
 def _unit(column: str) -> str:
-    return UNITS.get(column.split(".", 1)[0], "")
+    return unit_of(column)
 
 
 def _title(ens: Ensemble, what: str) -> str:
@@ -58,7 +43,8 @@ def _date_axis(ax) -> None:
 
 def _series_values(ens: Ensemble, column: str) -> np.ndarray:
     vals = ens.columns[column]
-    if column.startswith(("arms_contracts.", "arms_deliveries.")):
+    fam = family_of(column)
+    if fam is not None and fam.plot == "rolling12":
         # monthly amounts are spiky: show a trailing 12-month sum (a yearly rate)
         kernel = np.ones(12)
         vals = np.stack([np.convolve(v, kernel)[: len(v)] for v in vals])
@@ -125,9 +111,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     counts = record.event_counts(ens.focal)
     available = [c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"]
     if types is None:
-        rec_tot = counts.sum()
-        types = sorted(available, key=lambda t: -(rec_tot.get(t, 0) + np.median(ens.columns[f"events.{t}"].sum(1)) / 50))[:6]
-        types = ["total"] + types
+        types = _busiest_types(ens, counts, available)
     fig, axes = plt.subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
                              constrained_layout=True)
     axes = np.atleast_1d(axes)
@@ -138,7 +122,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     quarter = (ens.months.year * 4 + (ens.months.month - 1) // 3).to_numpy()
     qkeys, qstart = np.unique(quarter, return_index=True)
     qx = ens.months[qstart] + pd.Timedelta(days=45)
-    for ax, t in zip(axes, types):
+    for ax, t in zip(axes, types, strict=True):
         col = "events.total" if t == "total" else f"events.{t}"
         vals = ens.columns[col]
         per_q = np.stack([vals[:, quarter == k].mean(axis=1) for k in qkeys], axis=1)
@@ -147,7 +131,8 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
         ax.plot(qx, q[1], color=BAND, lw=1.4)
         for _, w in wins.iterrows():
             n = counts.loc[w["id"]].reindex(list(modelled)).sum() if t == "total" else counts.loc[w["id"]].get(t, 0)
-            ax.plot([w["start"], w["end"]], [n / n_months(w["start"], w["end"])] * 2, color=OBS, lw=3, solid_capstyle="butt", zorder=4)
+            ax.plot([w["start"], w["end"]], [n / n_months(w["start"], w["end"])] * 2, color=OBS, lw=3,
+                    solid_capstyle="butt", zorder=4)
         lo, hi = ens.months[0], ens.months[-1] + pd.offsets.MonthEnd(0)
         # the record is silent outside its windows: grey hatch marks "no data", not "zero"
         ax.axvspan(lo, hi, color="#DDDDDD", alpha=0.35, lw=0, hatch="//", zorder=0)
@@ -168,18 +153,28 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
         _date_axis(ax)
     axes[0].set_title(_title(ens, f"events between {ens.focal[0]} and {ens.focal[1]} per month"))
     fig.supylabel("events per month", fontsize=9)
-    from matplotlib.patches import Patch
+    _timeline_legend(axes[-1])
+    axes[-1].set_xlabel("year")
+    return fig
+
+
+def _busiest_types(ens: Ensemble, counts: pd.DataFrame, available: list[str]) -> list[str]:
+    """The total and the six types with most events, recorded or simulated."""
+    rec_tot = counts.sum()
+    return ["total"] + sorted(available, key=lambda t: -(rec_tot.get(t, 0)
+                                                         + np.median(ens.columns[f"events.{t}"].sum(1)) / 50))[:6]
+
+
+def _timeline_legend(ax) -> None:
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     handles = [Line2D([], [], color=BAND, label="simulated, quarterly mean per month: median (band: 90%)"),
                Line2D([], [], color=OBS, lw=3, label="recorded per month in the window"),
                Patch(color="#F2C14E", alpha=0.35, label="chronology window (record speaks)"),
                Patch(facecolor="#DDDDDD", hatch="//", alpha=0.35, label="record silent (not zero)"),
                Line2D([], [], marker="|", ls="", color=OBS, label="recorded event (chronology)"),
                Line2D([], [], marker="|", ls="", color="#7B3294", label="recorded event (narrative)")]
-    axes[-1].legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8,
-                    frameon=False)
-    axes[-1].set_xlabel("year")
-    return fig
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3, fontsize=8, frameon=False)
 
 
 def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
@@ -190,7 +185,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
-    for ax, col in zip(axes, columns):
+    for ax, col in zip(axes, columns, strict=True):
         d = _series_values(other, col) - _series_values(base, col)
         q = np.percentile(d, [5, 50, 95], axis=0)
         ax.fill_between(x, q[0], q[2], color=BAND, alpha=0.25, lw=0, label="90% of paired replicates")
@@ -276,7 +271,7 @@ def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Sco
     folder = Path(folder)
     written = []
     for col in default_columns(ens):
-        written += save(fan_chart(ens, col, record), folder / f"fan_{_safe(col)}")
+        written += save(fan_chart(ens, col, record), folder / f"fan_{safe_name(col)}")
     if record is not None:
         written += save(event_timeline(ens, record), folder / "events_timeline")
     if card is not None:
@@ -284,60 +279,6 @@ def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Sco
     return written
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """A column name as part of a file name (dots would read as extensions)."""
     return name.replace(".", "_")
-
-
-def posterior_marginals(samples, weights, priors, prior_samples=None):
-    """Weighted posterior histogram per parameter over its prior (a histogram of prior draws)."""
-    n = len(priors)
-    cols = min(3, n)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), constrained_layout=True, squeeze=False)
-    for k, p in enumerate(priors):
-        ax = axes[k // cols][k % cols]
-        x = samples[p.path].to_numpy()
-        logx = p.log
-        tr = np.log10 if logx else (lambda v: v)
-        if prior_samples is not None:
-            ax.hist(tr(prior_samples[p.path].to_numpy()), bins=30, density=True, color=BASE, alpha=0.35,
-                    label="prior")
-        ax.hist(tr(x), bins=30, weights=weights, density=True, color=BAND, alpha=0.75, label="posterior")
-        med = weighted_quantile(x, weights, 0.5)
-        ax.axvline(tr(med), color="black", lw=1)
-        ax.set_xlabel(("log10 " if logx else "") + p.path.replace("coefficients.", ""), fontsize=8)
-        ax.set_yticks([])
-    for k in range(n, rows * cols):
-        axes[k // cols][k % cols].axis("off")
-    axes[0][0].legend(fontsize=7, frameon=False)
-    fig.suptitle("posterior marginals (line: weighted median)")
-    return fig
-
-
-def posterior_pairs(samples, weights, priors, max_params: int = 5):
-    """Pairwise scatter of the posterior sample for the first parameters (point size ~ weight)."""
-    ps = priors[:max_params]
-    n = len(ps)
-    fig, axes = plt.subplots(n, n, figsize=(2.2 * n + 1, 2.2 * n + 1), constrained_layout=True, squeeze=False)
-    size = 4 + 60 * weights / weights.max()
-    for i, pi in enumerate(ps):
-        for j, pj in enumerate(ps):
-            ax = axes[i][j]
-            row_vals = samples[pi.path].to_numpy()
-            col_vals = samples[pj.path].to_numpy()
-            if i == j:
-                ax.hist(row_vals, bins=25, weights=weights, color=BAND)
-                ax.set_yticks([])
-            else:
-                ax.scatter(col_vals, row_vals, s=size, color=BAND, alpha=0.4, lw=0)
-            if pj.log:
-                ax.set_xscale("log")
-            if pi.log and i != j:
-                ax.set_yscale("log")
-            if i == n - 1:
-                ax.set_xlabel(pj.path.replace("coefficients.", ""), fontsize=7)
-            if j == 0:
-                ax.set_ylabel(pi.path.replace("coefficients.", ""), fontsize=7)
-            ax.tick_params(labelsize=6)
-    fig.suptitle("posterior sample, pairwise")
-    return fig

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from sim.errors import UserError
+from sim.core.errors import UserError
 
 
 def register(subparsers) -> None:
@@ -76,7 +76,7 @@ def _summary(rec) -> dict:
 
 
 def cmd_record(args) -> int:
-    from sim.record import load_record
+    from sim.evidence.record import load_record
 
     rec = load_record(args.folder, args.aliases)
     s = _summary(rec)
@@ -107,7 +107,7 @@ def cmd_record(args) -> int:
 
 
 def cmd_import_chronology(args) -> int:
-    from sim.chronology import parse_chronology
+    from sim.evidence.chronology import parse_chronology
 
     path = Path(args.file)
     if not path.is_file():

@@ -5,7 +5,7 @@
 source documents are described) and ``{events,windows,observations}.csv``,
 plus the alias list ``calibration/aliases.yaml``. It validates every row and
 returns a :class:`Record` of typed pandas DataFrames. Any bad input raises
-:class:`~sim.errors.UserError` naming the file, the line and the field.
+:class:`~sim.core.errors.UserError` naming the file, the line and the field.
 
 Nothing here is tied to one pair of states: the pair comes from ``record.yaml``.
 
@@ -26,11 +26,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.errors import UserError
+from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
-from sim.yamlio import format_path, load_yaml
+from sim.core.yamlio import format_path, load_yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPO_ROOT / "calibration" / "record"
 DEFAULT_ALIASES = REPO_ROOT / "calibration" / "aliases.yaml"
 
@@ -216,7 +216,7 @@ def _ids(value: str) -> list[str]:
 
 def _check_unique(rows, lines, path):
     seen: dict[str, int] = {}
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         rid = row["id"]
         if not rid:
             _fail("empty id", path, line, "id")
@@ -407,7 +407,7 @@ def _load_windows(path: Path) -> pd.DataFrame:
     rows, lines = _read_csv(path, WINDOW_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         start = _day(row["start"], path, line, "start")
         end = _day(row["end"], path, line, "end")
         if end < start:
@@ -438,7 +438,7 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
     _check_unique(rows, lines, path)
     win = windows.set_index("id")
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         start = _day(row["start"], path, line, "start")
         end = _day(row["end"] or row["start"], path, line, "end")
         if end < start:
@@ -456,7 +456,7 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
             _fail(f"unknown organisation '{org}' (not in {Path(al.path).name})", path, line, "organisation")
         etype = row["type"]
         if etype != OTHER_TYPE and etype not in EVENT_TYPES:
-            _fail(f"unknown event type '{etype}' (see sim/taxonomy.py)", path, line, "type")
+            _fail(f"unknown event type '{etype}' (see sim/core/taxonomy.py)", path, line, "type")
         expected = EVENT_TYPES[etype].goldstein if etype in EVENT_TYPES else float("nan")
         if row["goldstein"]:
             try:
@@ -488,7 +488,7 @@ def _load_observations(path: Path, al: Aliases) -> ObservationTable:
     rows, lines = _read_csv(path, OBS_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
-    for row, line in zip(rows, lines):
+    for row, line in zip(rows, lines, strict=True):
         if not row["quantity"]:
             _fail("empty quantity", path, line, "quantity")
         if not row["unit"]:

@@ -32,10 +32,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.errors import UserError
-from sim.record import (DEFAULT_FOLDER, EVENT_COLUMNS, META_FILE, Aliases, check_pair, load_aliases,
-                        state_of_name)
+from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
+from sim.evidence.record import (
+    DEFAULT_FOLDER,
+    EVENT_COLUMNS,
+    META_FILE,
+    Aliases,
+    check_pair,
+    load_aliases,
+    load_record_meta,
+    state_of_name,
+)
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -271,8 +279,6 @@ def _window_for(source_name: str, start: pd.Timestamp | None, windows: pd.DataFr
 
 def _default_windows(pair: tuple[str, str], aliases: Aliases) -> pd.DataFrame | None:
     """The project record's windows, if that record is of the same pair."""
-    from sim.record import load_record_meta
-
     path = DEFAULT_FOLDER / "windows.csv"
     if not path.exists() or not (DEFAULT_FOLDER / META_FILE).exists():
         return None
@@ -284,7 +290,8 @@ def _default_windows(pair: tuple[str, str], aliases: Aliases) -> pd.DataFrame | 
     return df
 
 
-def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = "") -> tuple[tuple[str, str], Heading | None]:
+def choose_heading(text: str, aliases: Aliases, pair=None,
+                   source_name: str = "") -> tuple[tuple[str, str], Heading | None]:
     """The pair of states and the chronology heading to read.
 
     With ``pair`` given, the first heading naming that pair (either order) is used;
@@ -312,7 +319,7 @@ def choose_heading(text: str, aliases: Aliases, pair=None, source_name: str = ""
                         "unknown: give it (--pair A,B)", file=source_name or None, path="pair")
     h = headings[0]
     ids = heading_pair(h, aliases)
-    for name, sid in zip(h.names, ids):
+    for name, sid in zip(h.names, ids, strict=True):
         if sid is None:
             raise UserError(f"the heading on line {h.index + 1} names '{name}', which is not a state in "
                             f"{Path(aliases.path).name} (add it to a state's names, or give --pair A,B)",
@@ -341,44 +348,49 @@ def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | 
     if windows is True:
         windows = _default_windows(pair, al)
     entries, stray, heading_year, _ = split_entries(text, heading)
-    rows, uncoded = [], []
-    for item in stray:
-        uncoded.append({"source": f"{source_name}:{item['line']}", "date": "", "text": item["text"],
-                        "reason": item["reason"]})
+    uncoded = [_uncoded(source_name, item["line"], "", item["text"], item["reason"]) for item in stray]
     parsed = []
     for e in entries:
         try:
             start, end = parse_date(e.date_text, heading_year)
         except ValueError as exc:
-            uncoded.append({"source": f"{source_name}:{e.line}", "date": e.date_text, "text": e.text,
-                            "reason": f"bad date: {exc}"})
+            uncoded.append(_uncoded(source_name, e.line, e.date_text, e.text, f"bad date: {exc}"))
             continue
         parsed.append((e, start, end))
     first = parsed[0][1] if parsed else None
     window = _window_for(source_name, first, windows if isinstance(windows, pd.DataFrame) else None)
-    for n, (e, start, end) in enumerate(parsed, 1):
-        etype, actors, org, matched, keyword = coder.code(e.text)
-        if etype is None:
-            uncoded.append({"source": f"{source_name}:{e.line}", "date": e.date_text, "text": e.text,
-                            "reason": "no keyword rule matched"})
-        distinct = list(dict.fromkeys(matched))
-        confidence = "high" if (etype and len(distinct) == 1 and len(actors) >= 2) else "low"
-        if len(actors) < 2:
-            # the chronology is of the pair's relations: the unnamed side is the partner
-            for sid in pair:
-                if sid not in actors:
-                    actors.append(sid)
-        rows.append({
-            "id": f"{window}_{n:02d}",
-            "start": start, "end": end, "precision": "day",
-            "actors": ";".join(actors), "organisation": org,
-            "type": etype or "", "goldstein": EVENT_TYPES[etype].goldstein if etype else float("nan"),
-            "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
-            "confidence": confidence,
-        })
+    rows = [_coded_row(coder, f"{window}_{n:02d}", window, e, start, end, source_name, uncoded)
+            for n, (e, start, end) in enumerate(parsed, 1)]
     frame = pd.DataFrame(rows, columns=OUTPUT_COLUMNS)
     frame.attrs["pair"] = pair
     return frame, uncoded
+
+
+def _uncoded(source_name: str, line: int, date: str, text: str, reason: str) -> dict:
+    return {"source": f"{source_name}:{line}", "date": date, "text": text, "reason": reason}
+
+
+def _coded_row(coder: Coder, row_id: str, window: str, e: Entry, start, end, source_name: str,
+               uncoded: list[dict]) -> dict:
+    """One events.csv row for a dated entry; an entry no rule codes is also listed in ``uncoded``."""
+    etype, actors, org, matched, keyword = coder.code(e.text)
+    if etype is None:
+        uncoded.append(_uncoded(source_name, e.line, e.date_text, e.text, "no keyword rule matched"))
+    distinct = list(dict.fromkeys(matched))
+    confidence = "high" if (etype and len(distinct) == 1 and len(actors) >= 2) else "low"
+    if len(actors) < 2:
+        # the chronology is of the pair's relations: the unnamed side is the partner
+        for sid in coder.pair:
+            if sid not in actors:
+                actors.append(sid)
+    return {
+        "id": row_id,
+        "start": start, "end": end, "precision": "day",
+        "actors": ";".join(actors), "organisation": org,
+        "type": etype or "", "goldstein": EVENT_TYPES[etype].goldstein if etype else float("nan"),
+        "window": window, "source": f"{source_name}:{e.line}", "note": _note(etype, keyword, matched, actors, org),
+        "confidence": confidence,
+    }
 
 
 def _note(etype, keyword, matched, actors, org) -> str:

@@ -7,14 +7,14 @@ each loaded document is paired with a map from field path to (file, line).
 
 from __future__ import annotations
 
-import pickle
 import hashlib
+import pickle
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sim.errors import UserError
+from sim.core.errors import UserError
 
 Path_ = tuple[str | int, ...]
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}

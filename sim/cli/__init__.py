@@ -11,15 +11,16 @@ import argparse
 import importlib
 import sys
 
-from sim.errors import UserError
+from sim.core.errors import UserError
 
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = [
-    "sim.run_cli",
-    "sim.record_cli",
-    "sim.compare_cli",
-    "sim.sweep_cli",
-    "sim.calibrate_cli",
+    "sim.cli.run",
+    "sim.cli.record",
+    "sim.cli.compare",
+    "sim.cli.sweep",
+    "sim.cli.calibrate",
+    "sim.cli.describe",
 ]
 
 

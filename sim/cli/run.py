@@ -3,48 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-import yaml
-
-from sim.errors import UserError
-
-
-def parse_sets(items: list[str] | None) -> dict:
-    """``--set states.russia.trust.china=0.6`` -> {path: value}; values are read as YAML scalars."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UserError(f"--set expects PATH=VALUE, got '{item}'")
-        path, raw = item.split("=", 1)
-        if not re.fullmatch(r"[A-Za-z0-9_.*]+", path):
-            raise UserError(f"--set: '{path}' is not a dotted scenario path")
-        try:
-            out[path] = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise UserError(f"--set: cannot read the value '{raw}'") from None
-    return out
-
-
-def positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {v}")
-    return v
-
-
-def seed_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError("seeds are non-negative")
-    return v
+from sim.cli.common import parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -66,8 +27,8 @@ def register(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from sim.runner import run
-    from sim.scenario import load_scenario
+    from sim.core.loading import load_scenario
+    from sim.run.runner import run
 
     loaded = load_scenario(args.scenario, parse_sets(args.set))
     out = run(loaded, replicates=args.replicates, seed=args.seed)
@@ -76,18 +37,18 @@ def cmd_run(args) -> int:
     print(out.summary())
     card = record = ens = None
     if loaded.record_path is not None and not args.no_compare:
-        from sim.compare import Ensemble, score
-        from sim.record import load_record
+        from sim.evidence.record import load_record
+        from sim.evidence.scoring import Ensemble, score
         record = load_record(loaded.record_path)
         ens = Ensemble.from_run(out)
         card = score(ens, record)
         paths.update({f"scores_{k}": v for k, v in card.save(folder).items()})
         print("against the record: " + card.overall_line())
     if not args.no_plots:
-        from sim import plots
-        from sim.compare import Ensemble
+        from sim.evidence.scoring import Ensemble
+        from sim.report.figures import plot_all
         ens = ens or Ensemble.from_run(out)
-        figures = plots.plot_all(ens, record, folder / "plots", card)
+        figures = plot_all(ens, record, folder / "plots", card)
         paths["plots"] = Path(f"{folder / 'plots'}/ ({len(figures)} files)")
     print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0

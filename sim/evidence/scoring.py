@@ -48,9 +48,13 @@ import pandas as pd
 import scoringrules as sr
 from scipy.stats import poisson
 
-from sim.errors import UserError
-from sim.record import Record
-from sim.core.columns import col_dyad, col_trade
+from sim.core.columns import indicator_columns, month_index_values
+from sim.core.errors import UserError
+from sim.core.mechanisms import registry
+from sim.core.numerics import ordered_sum
+from sim.core.provenance import package_versions
+from sim.evidence.record import Record
+from sim.evidence.transforms import TRANSFORMS
 
 MONEY_UNITS = {"bn USD": 1.0, "m USD": 1e-3}
 
@@ -73,8 +77,8 @@ class Ensemble:
         return len(self.seeds)
 
     @classmethod
-    def from_run(cls, out) -> "Ensemble":
-        from sim.core.columns import indicator_columns, month_index_values
+    def from_run(cls, out) -> Ensemble:
+        """The ensemble of a finished run (a ``RunOutput``), every indicator column included."""
         cp = out.result.compiled
         cols = {name: np.asarray(fn(out.result), dtype=float) for name, fn in indicator_columns(cp).items()}
         sc = out.loaded.scenario
@@ -84,7 +88,15 @@ class Ensemble:
                    out.loaded.hash, emitted, out.base_seed)
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "Ensemble":
+    def from_result(cls, name: str, result, needed: set[str], columns: dict | None = None) -> Ensemble:
+        """The ``needed`` columns of an engine result: what sweeps and calibration measure runs with."""
+        cp = result.compiled
+        columns = columns or indicator_columns(cp)
+        return cls(name, month_index_values(cp), {c: np.asarray(columns[c](result), dtype=float) for c in needed},
+                   tuple(cp.states[i] for i in cp.focal), result.seeds)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> Ensemble:
         folder = Path(folder)
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
@@ -120,26 +132,24 @@ class Ensemble:
         mask = self._mask(pd.Timestamp(start), pd.Timestamp(end))
         if mask is None or not mask.any():
             return None
-        vals = self.columns[column][:, mask]
-        # cumsum adds month by month in order, whatever the number of members, so a member's
-        # total does not depend on what ran beside it (sum(axis=1) groups terms differently)
-        return np.cumsum(vals, axis=1)[:, -1] / (12.0 if rate else 1.0)
+        # added month by month in order, so a member's total does not depend on what ran beside it
+        return ordered_sum(self.columns[column][:, mask]) / (12.0 if rate else 1.0)
 
 
 # ---------------------------------------------------------------- series
 
 def _series_spec(row) -> tuple[str, bool, str, float] | None:
-    """(column, column is an annual rate, scale, unit factor) for an observation, or None if not modelled."""
+    """(column, column is an annual rate, scale, unit factor) for an observation, or None if not modelled.
+
+    The mechanisms declare which record quantities their columns simulate (``observables``).
+    """
     q = row["quantity"]
     actors = [a for a in str(row["actors"]).split(";") if a]
-    if q in ("trade_total", "trade_growth_yoy") and len(actors) == 2:
-        return col_trade(*actors), True, "log" if q == "trade_total" else "linear", 1.0
-    if q in ("exports", "exports_growth_yoy") and row["exporter"] and row["importer"]:
-        return col_dyad("exports", row["exporter"], row["importer"]), True, "log" if q == "exports" else "linear", 1.0
-    if q == "arms_contract_value" and row["exporter"] and row["importer"]:
-        return col_dyad("arms_contracts", row["exporter"], row["importer"]), False, "log1p", 1.0
-    if q == "leader_meetings" and len(actors) == 2:
-        return "events.leader_meeting", False, "linear", 1.0
+    for mech in registry():
+        for ob in mech.observables:
+            if ob.quantity == q:
+                column = ob.column(actors, row["exporter"] or "", row["importer"] or "")
+                return (column, ob.rate, ob.scale, 1.0) if column else None
     return None
 
 
@@ -171,10 +181,6 @@ def series_observations(record: Record) -> pd.DataFrame:
     return df
 
 
-# log for flows that are never zero; log1p for money that can be zero in a period (arms contracts)
-_SCALES = {"log": lambda v: np.log(np.maximum(v, 1e-9)), "log1p": np.log1p, "linear": lambda v: v}
-
-
 def simulated_value(ens: Ensemble, r) -> np.ndarray | None:
     if r["quantity"].endswith("_growth_yoy"):
         now = ens.period_total(r["column"], r["start"], r["end"], r["rate"])
@@ -200,9 +206,9 @@ def _years(ts: pd.Timestamp) -> float:
 
 def _baselines(group: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-out point forecasts from the other figures of the same series (level series only)."""
-    mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"])]
-    months = [n_months(s, e) for s, e in zip(group["start"], group["end"])]
-    rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months)])
+    mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"], strict=True)]
+    months = [n_months(s, e) for s, e in zip(group["start"], group["end"], strict=True)]
+    rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months, strict=True)])
     mid = np.array(mid)
     interp, growth = [], []
     for k in range(len(group)):
@@ -248,7 +254,7 @@ def score_series(ens: Ensemble, record: Record, period: tuple | None = None) -> 
             rows.append(row)
             continue
         q = np.percentile(sim, [5, 25, 50, 75, 95])
-        f = _SCALES[r["scale"]]
+        f = TRANSFORMS[r["scale"]]
         row.update(status="scored", median=q[2], q05=q[0], q95=q[4],
                    in50=bool(q[1] <= r["value"] <= q[3]), in90=bool(q[0] <= r["value"] <= q[4]),
                    bias=(q[2] - r["value"]) / abs(r["value"]) if r["value"] else np.nan,
@@ -373,7 +379,9 @@ class Scorecard:
 
     def overall(self) -> dict:
         out: dict = {"scenario": self.scenario, "members": self.members}
-        s = self.series[self.series.get("status", pd.Series(dtype=str)) == "scored"] if len(self.series) else self.series
+        s = self.series
+        if len(s):
+            s = s[s.get("status", pd.Series(dtype=str)) == "scored"]
         if len(s):
             lv = s[s["scale"] != "linear"]
             out["series_scored"] = int(len(s))
@@ -414,7 +422,6 @@ class Scorecard:
     def to_dict(self) -> dict:
         def records(df):
             return json.loads(df.to_json(orient="records", date_format="iso")) if len(df) else []
-        from sim.runner import package_versions
         return {"scenario": self.scenario, "scenario_hash": self.scenario_hash, "members": self.members,
                 "base_seed": self.base_seed, "seeds": [int(x) for x in self.seeds],
                 "record": self.record, "record_hash": self.record_hash,
@@ -510,4 +517,33 @@ def format_scorecard(card: Scorecard) -> str:
         lines.append("")
         lines.append(f"milestones: {len(m)} dated events; mean P(model produces one in that {m['span'].iloc[0]}+) "
                      f"{m['probability'].mean():.2f} vs baseline {m['probability_baseline'].mean():.2f}")
+    return "\n".join(lines)
+
+
+def side_by_side(cards: list[Scorecard]) -> str:
+    """Several scorecards in columns, with each recorded series' medians: how scenarios differ on the evidence."""
+    rows = [("", [c.scenario for c in cards])]
+    keys = ["series_crps_log", "series_skill_interp", "series_skill_growth", "series_coverage50",
+            "series_coverage90", "events_ignorance", "events_ignorance_baseline", "events_skill_ignorance",
+            "events_coverage90", "milestones_brier", "milestones_skill"]
+    overall = [c.overall() for c in cards]
+    for k in keys:
+        if any(k in o for o in overall):
+            rows.append((k, [f"{o[k]:.3f}" if k in o else "–" for o in overall]))
+    width = max(len(r[0]) for r in rows)
+    colw = max(12, *(len(c.scenario) for c in cards))
+    lines = ["side by side (lower CRPS/ignorance/Brier is better; skill > 0 beats the baseline)"]
+    for name, vals in rows:
+        lines.append(f"  {name:{width}s}  " + "  ".join(f"{v:>{colw}s}" for v in vals))
+    s0 = cards[0].series
+    if len(s0):
+        lines.append("  series medians:")
+        ids = s0.loc[s0["status"] == "scored", "id"]
+        for i in ids:
+            obs = s0.loc[s0["id"] == i, "observed"].iloc[0]
+            meds = []
+            for c in cards:
+                m = c.series.loc[c.series["id"] == i, "median"]
+                meds.append(f"{m.iloc[0]:.2f}" if len(m) and not np.isnan(m.iloc[0]) else "–")
+            lines.append(f"    {i[:30]:30s} obs {obs:8.2f}  " + "  ".join(f"{v:>{colw}s}" for v in meds))
     return "\n".join(lines)

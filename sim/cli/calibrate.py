@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 from pathlib import Path
 
-from sim.run_cli import positive_int, seed_int
+from sim.cli.common import add_parallel_args, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -20,8 +22,7 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="calibration YAML file")
     p.add_argument("--out", help="output folder (default: results/calibration/<name>)")
-    p.add_argument("--workers", type=positive_int, help="local worker processes (default: all cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 (instead of --workers)")
+    add_parallel_args(p)
     p.add_argument("--seed", type=seed_int, help="seed (default: the file's seed)")
     p.add_argument("--replicates", type=positive_int, default=200,
                    help="replicates of the prior and posterior ensembles in the evaluation (default 200)")
@@ -31,14 +32,13 @@ def register(sub) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    import sys
-
-    from sim.calibrate import evaluate, headline, load_calibration, run_calibration, write_calibrated_scenario
+    from sim.run.calibrate.outputs import run_calibration, write_calibrated_scenario
+    from sim.run.calibrate.priors import load_calibration
 
     cal = load_calibration(args.file)
     out = Path(args.out) if args.out else Path("results") / "calibration" / cal.spec.name
-    log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731 - progress goes to stderr
-    outcome = run_calibration(cal, out, workers=args.workers, scheduler=args.scheduler, seed=args.seed, log=log)
+    outcome = run_calibration(cal, out, workers=args.workers, scheduler=args.scheduler, seed=args.seed,
+                              log=_progress)
     s = outcome.summary
     print(f"calibration {cal.spec.name}: {len(outcome.targets)} targets"
           f"{' up to ' + cal.spec.split.calibrate_until if cal.spec.split.calibrate_until else ''}, "
@@ -55,17 +55,23 @@ def cmd_calibrate(args) -> int:
         write_calibrated_scenario(cal, s, t, out / "posterior.parquet" if t.parent.resolve() == out.resolve()
                                   else _ship_posterior(out, t))
     if not args.no_evaluate:
-        result = evaluate(cal, out, replicates=args.replicates, seed=args.seed)
-        print(headline(result))
+        from sim.report.calibration import evaluation_figures
+        from sim.run.calibrate.evaluate import evaluate, headline
+        ev = evaluate(cal, out, replicates=args.replicates, seed=args.seed)
+        evaluation_figures(ev, out / "figures")
+        print(headline(ev.result))
     print(f"wrote {out}/ (generation-*.parquet, posterior.parquet, summary.json, calibrated.yaml"
           f"{', evaluation.json, figures/' if not args.no_evaluate else ''})"
           + (f" and {args.scenario_out}" if args.scenario_out else ""))
     return 0
 
 
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)    # progress goes to stderr, results to stdout
+
+
 def _ship_posterior(out: Path, scenario: Path) -> Path:
     """Copy the posterior beside a scenario written outside the output folder, so it travels with it."""
-    import shutil
     target = scenario.with_suffix(".posterior.parquet")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(out / "posterior.parquet", target)

@@ -1,6 +1,6 @@
 """The Mesa face of the model: states and organisations as agents, one step a month.
 
-The arithmetic lives in :mod:`sim.engine` so that single runs, sweeps and
+The arithmetic lives in :mod:`sim.core.engine` so that single runs, sweeps and
 calibration share one implementation; a ``RelationsModel`` is an ensemble of
 one member whose agents are live views on that member's state. Mesa users get
 what they expect: keyword parameters that ``mesa.batch_run`` can drive, a
@@ -16,18 +16,18 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.core.columns import indicator_columns
 from sim.core.compile import compile_scenario
 from sim.core.engine import Engine
-from sim.core.columns import indicator_columns
-from sim.scenario import LoadedScenario, load_scenario
+from sim.core.loading import LoadedScenario, load_scenario
 
-DEFAULT_SCENARIO = str(Path(__file__).resolve().parent.parent / "scenarios" / "baseline.yaml")
+DEFAULT_SCENARIO = str(Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml")
 
 
 class StateAgent(mesa.Agent):
     """A state; its attributes read the current month of the run through the model's named accessors."""
 
-    def __init__(self, model: "RelationsModel", state_id: str, name: str):
+    def __init__(self, model: RelationsModel, state_id: str, name: str):
         super().__init__(model)
         self.state_id = state_id
         self.name = name
@@ -59,7 +59,7 @@ class StateAgent(mesa.Agent):
 class OrganisationAgent(mesa.Agent):
     """An organisation; membership follows the scenario's join and leave dates."""
 
-    def __init__(self, model: "RelationsModel", org_id: str, name: str):
+    def __init__(self, model: RelationsModel, org_id: str, name: str):
         super().__init__(model)
         self.org_id = org_id
         self.name = name
@@ -70,7 +70,7 @@ class OrganisationAgent(mesa.Agent):
 
     @property
     def members(self) -> list[str]:
-        return [s for s, m in zip(self.model.compiled.states, self._members_mask()) if m]
+        return [s for s, m in zip(self.model.compiled.states, self._members_mask(), strict=True) if m]
 
     @property
     def coordination(self) -> float:
@@ -109,7 +109,7 @@ class RelationsModel(mesa.Model):
         self.loaded = loaded
         self.seed = int(seed)
         if loaded.posterior_path is not None:      # draw this run's parameters as an ensemble member would
-            from sim.runner import load_samples, sample_index
+            from sim.core.seeds import load_samples, sample_index
             samples = load_samples(loaded.posterior_path)
             row = samples.iloc[sample_index(samples, self.seed)]
             loaded = load_scenario(loaded.path, {**loaded.overrides,
@@ -172,7 +172,7 @@ class RelationsModel(mesa.Model):
         if self.engine.done:
             self.running = False
 
-    def run(self) -> "RelationsModel":
+    def run(self) -> RelationsModel:
         while self.running:
             self.step()
         return self

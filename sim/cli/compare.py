@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from sim.errors import UserError
-from sim.run_cli import positive_int, seed_int
+from sim.cli.common import positive_int, seed_int
+from sim.core.errors import UserError
 
 
 @dataclass
@@ -25,15 +24,15 @@ class Subject:
 
 
 def load_subject(arg: str, replicates: int | None, seed: int | None, record: str | None) -> Subject:
-    from sim.compare import Ensemble
+    from sim.evidence.scoring import Ensemble
     path = Path(arg)
     if path.is_dir():
         ens = Ensemble.from_folder(path)
         manifest = json.loads((path / "manifest.json").read_text())
         rec = Path(record) if record else (Path(manifest["record"]) if manifest.get("record") else None)
         return Subject(ens.name, ens, None, rec)
-    from sim.runner import run
-    from sim.scenario import load_scenario
+    from sim.core.loading import load_scenario
+    from sim.run.runner import run
     loaded = load_scenario(path)
     out = run(loaded, replicates=replicates, seed=seed)
     rec = Path(record) if record else loaded.record_path
@@ -41,7 +40,7 @@ def load_subject(arg: str, replicates: int | None, seed: int | None, record: str
 
 
 def load_record_for(subject: Subject):
-    from sim.record import load_record
+    from sim.evidence.record import load_record
     if subject.record_path is None:
         raise UserError(f"scenario '{subject.label}' names no historical record: set meta.record "
                         "or pass --record DIR")
@@ -104,8 +103,8 @@ def register(sub) -> None:
 
 
 def cmd_compare(args) -> int:
-    from sim import plots
-    from sim.compare import format_scorecard, score
+    from sim.evidence.scoring import format_scorecard, score, side_by_side
+    from sim.report.figures import save, scorecard_chart
     subjects = [load_subject(a, args.replicates, args.seed, args.record) for a in args.inputs]
     out = Path(args.out) if args.out else Path("results") / ("compare_" + "_vs_".join(s.label for s in subjects))
     cards = []
@@ -118,51 +117,24 @@ def cmd_compare(args) -> int:
     if len(cards) > 1:
         print(side_by_side(cards))
         (out / "comparison.json").write_text(json.dumps([c.overall() for c in cards], indent=1, default=float) + "\n")
-    written = plots.save(plots.scorecard_chart(cards), out / "scorecard")
+    written = save(scorecard_chart(cards), out / "scorecard")
     print(f"wrote {out}/ (scorecard.json per scenario, {', '.join(p.name for p in written)})")
     return 0
 
 
-def side_by_side(cards) -> str:
-    rows = [("", [c.scenario for c in cards])]
-    keys = ["series_crps_log", "series_skill_interp", "series_skill_growth", "series_coverage50",
-            "series_coverage90", "events_ignorance", "events_ignorance_baseline", "events_skill_ignorance",
-            "events_coverage90", "milestones_brier", "milestones_skill"]
-    overall = [c.overall() for c in cards]
-    for k in keys:
-        if any(k in o for o in overall):
-            rows.append((k, [f"{o[k]:.3f}" if k in o else "–" for o in overall]))
-    width = max(len(r[0]) for r in rows)
-    colw = max(12, *(len(c.scenario) for c in cards))
-    lines = ["side by side (lower CRPS/ignorance/Brier is better; skill > 0 beats the baseline)"]
-    for name, vals in rows:
-        lines.append(f"  {name:{width}s}  " + "  ".join(f"{v:>{colw}s}" for v in vals))
-    s0 = cards[0].series
-    if len(s0):
-        lines.append("  series medians:")
-        ids = s0.loc[s0["status"] == "scored", "id"]
-        for i in ids:
-            obs = s0.loc[s0["id"] == i, "observed"].iloc[0]
-            meds = []
-            for c in cards:
-                m = c.series.loc[c.series["id"] == i, "median"]
-                meds.append(f"{m.iloc[0]:.2f}" if len(m) and not np.isnan(m.iloc[0]) else "–")
-            lines.append(f"    {i[:30]:30s} obs {obs:8.2f}  " + "  ".join(f"{v:>{colw}s}" for v in meds))
-    return "\n".join(lines)
-
-
 def cmd_plot(args) -> int:
-    from sim import plots
+    from sim.report import figures as plots
     s = load_subject(args.inputs[0], args.replicates, args.seed, args.record)
     out = Path(args.out) if args.out else Path("results") / s.label / "plots"
     record = load_record_for(s) if s.record_path else None
     cols = args.columns.split(",") if args.columns else plots.default_columns(s.ensemble)
     unknown = [c for c in cols if c not in s.ensemble.columns]
     if unknown:
-        raise UserError(f"unknown indicator column(s) {unknown}; see sim/results.py for the names", path="--columns")
+        raise UserError(f"unknown indicator column(s) {unknown}; see sim/core/columns.py for the names",
+                        path="--columns")
     written = []
     for c in cols:
-        written += plots.save(plots.fan_chart(s.ensemble, c, record), out / f"fan_{plots._safe(c)}")
+        written += plots.save(plots.fan_chart(s.ensemble, c, record), out / f"fan_{plots.safe_name(c)}")
     if record is not None:
         written += plots.save(plots.event_timeline(s.ensemble, record), out / "events_timeline")
     if args.vs:
@@ -181,8 +153,9 @@ def _check_paired(a: Subject, b: Subject) -> None:
 
 
 def cmd_report(args) -> int:
-    from sim import plots
-    from sim.compare import format_scorecard, score
+    from sim.evidence.scoring import format_scorecard, score
+    from sim.report import figures as plots
+    from sim.report.html import render_report
     base = load_subject(args.inputs[0], args.replicates, args.seed, args.record)
     if base.loaded is None:
         raise UserError("report needs a scenario file (it lists the scenario's parameters and sources)")
@@ -205,72 +178,3 @@ def cmd_report(args) -> int:
     print(format_scorecard(card))
     print(f"wrote {out / 'index.html'}")
     return 0
-
-
-def _param_rows(loaded) -> list[tuple[str, str, str, str]]:
-    """(path, value, unit, provenance) for every cited number in the scenario."""
-    rows = []
-
-    def walk(node, path):
-        if isinstance(node, dict):
-            if "value" in node and ("source" in node or "assumption" in node):
-                prov = f"source {node['source']}" if node.get("source") else f"assumption: {node.get('assumption')}"
-                if node.get("note"):
-                    prov += f" — {node['note']}"
-                rows.append((path, str(node["value"]), str(node.get("unit") or ""), prov))
-                return
-            for k, v in node.items():
-                walk(v, f"{path}.{k}" if path else k)
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, f"{path}[{i}]")
-    walk(loaded.scenario.model_dump(mode="json", exclude_none=True), "")
-    return rows
-
-
-def render_report(base, card, cards, others, pngs, out: Path) -> str:
-    from sim.compare import format_scorecard
-    esc = html.escape
-    sc = base.loaded.scenario
-    side = side_by_side(cards) if len(cards) > 1 else ""
-    params = "\n".join(f"<tr><td><code>{esc(p)}</code></td><td>{esc(v)}</td><td>{esc(u)}</td><td>{esc(s)}</td></tr>"
-                       for p, v, u, s in _param_rows(base.loaded))
-    timeline = "\n".join(f"<tr><td>{esc(e.date)}</td><td><code>{esc(e.id)}</code></td><td>{esc(e.description)}</td>"
-                         f"<td>{esc(e.source or 'assumption: ' + (e.assumption or ''))}</td></tr>" for e in sc.timeline)
-    imgs = "\n".join(f'<figure><img src="{esc(str(p.relative_to(out)))}" alt="{esc(p.stem)}">'
-                     f"<figcaption>{esc(p.stem)}</figcaption></figure>" for p in pngs)
-    cf = "".join(f"<li><b>{esc(o.label)}</b>: {esc(o.loaded.scenario.meta.question or o.loaded.scenario.meta.description)}</li>"
-                 for o in others if o.loaded is not None)
-    o = card.overall()
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(sc.meta.name)} — report</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;font-size:0.85em}}td,th{{border:1px solid #ccc;padding:2px 6px;vertical-align:top}}
-pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:0.8em}}img{{max-width:100%}}
-figure{{margin:1em 0}}figcaption{{font-size:0.8em;color:#666}}</style></head><body>
-<h1>Scenario {esc(sc.meta.name)}</h1>
-<p>{esc(sc.meta.description)}</p>
-<p><b>Question:</b> {esc(sc.meta.question or '—')}</p>
-<p>Period {esc(sc.meta.start)} – {esc(sc.meta.end)}; focal pair {esc(' – '.join(sc.meta.focal))};
-{card.members} replicates; scenario hash <code>{esc(base.loaded.hash[:16])}</code>; record <code>{esc(str(base.record_path))}</code>.</p>
-{f'<h2>Counterfactuals</h2><ul>{cf}</ul>' if cf else ''}
-<h2>Scorecard</h2>
-<p>{esc(card.overall_line())}</p>
-<pre>{esc(format_scorecard(card))}</pre>
-{f'<pre>{esc(side)}</pre>' if side else ''}
-<p>Skill = 1 − score / baseline score: positive beats the naive baseline. Series baselines are leave-one-out
-straight-line interpolation and constant growth through the other recorded figures; event baselines a
-constant Poisson rate from the other chronology windows. Outside the chronology windows the record is silent
-and nothing is scored. Full numbers: <code>scores/*/scorecard.json</code>.</p>
-<h2>Figures</h2>
-{imgs}
-<h2>Timeline</h2>
-<table><tr><th>date</th><th>id</th><th>what</th><th>evidence</th></tr>
-{timeline}</table>
-<h2>Parameters and their sources</h2>
-<p>{len(_param_rows(base.loaded))} cited values. Sources are <code>document:line</code> in the seed documents.</p>
-<table><tr><th>path</th><th>value</th><th>unit</th><th>provenance</th></tr>
-{params}</table>
-<p style="font-size:0.8em;color:#666">Overall numbers: {esc(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in o.items()}))}</p>
-</body></html>
-"""

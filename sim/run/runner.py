@@ -11,34 +11,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import platform
 import sys
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.core.compile import compile_scenario
-from sim.core.engine import EnsembleResult, Engine, replicate_seeds
 from sim.core.columns import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
-from sim.scenario import LoadedScenario, load_scenario
-
-_PACKAGES = ["numpy", "pandas", "mesa", "pydantic", "pyarrow", "pyyaml", "matplotlib", "scipy", "scoringrules",
-             "salib", "dask", "distributed", "dyadsim"]
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+from sim.core.compile import compile_scenario
+from sim.core.engine import Engine, EnsembleResult
+from sim.core.loading import LoadedScenario, load_scenario
+from sim.core.provenance import package_versions
+from sim.core.seeds import load_samples, replicate_seeds, sample_index
+from sim.run.points import compile_points
 
 
 @dataclass
@@ -75,7 +63,7 @@ class RunOutput:
             "seeds": self.seeds,
             "versions": package_versions(),
             "wall_time_s": round(self.wall_time_s, 4),
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
         }
 
@@ -101,33 +89,8 @@ class RunOutput:
         return summarise(self)
 
 
-def load_samples(path: str | Path) -> pd.DataFrame:
-    """A parameter sample (posterior or prior): one column per dotted path, optional ``weight``."""
-    from sim.errors import UserError
-    try:
-        df = pd.read_parquet(path)
-    except (FileNotFoundError, OSError) as exc:
-        raise UserError(f"cannot read the parameter sample: {exc}", file=str(path), path="meta.posterior") from None
-    if "weight" not in df.columns:
-        df = df.assign(weight=1.0)
-    return df.drop(columns=[c for c in ("distance", "generation") if c in df.columns])
-
-
-def sample_index(samples: pd.DataFrame, seed: int) -> int:
-    """Which sample row a replicate uses: drawn by weight from a stream of its own seed.
-
-    The stream is spawned from the seed, so it never touches the draws of the
-    run itself (``default_rng(seed)``), and a single Mesa run with that seed
-    picks the same row.
-    """
-    w = samples["weight"].to_numpy(dtype=float)
-    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x5A4D,)))
-    return int(rng.choice(len(w), p=w / w.sum()))
-
-
 def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
     """Compiled points and each member's point; with a sample, members draw their parameters from it."""
-    from sim.core.compile import stack_points
     if samples is None and loaded.posterior_path is not None:
         samples = load_samples(loaded.posterior_path)
     if samples is None:
@@ -135,11 +98,9 @@ def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None 
     idx = [sample_index(samples, s) for s in seeds]
     rows = sorted(set(idx))
     params = [c for c in samples.columns if c != "weight"]
-    parts = [compile_scenario(load_scenario(loaded.path, {**loaded.overrides,
-                                                          **{p: float(samples.iloc[r][p]) for p in params}}))
-             for r in rows]
+    values = np.array([[float(samples.iloc[r][p]) for p in params] for r in rows], dtype=float).reshape(len(rows), -1)
+    cp, _ = compile_points(loaded.path, params, values, base_overrides=loaded.overrides)
     where = {r: k for k, r in enumerate(rows)}
-    cp = stack_points(parts)
     return cp, np.array([where[i] for i in idx], dtype=int)
 
 

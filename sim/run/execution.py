@@ -1,0 +1,125 @@
+"""Where chunks of work run: this process, local worker processes or a Dask cluster.
+
+Sweeps and calibrations cut their work into chunks whose results never depend
+on where or in which order they run; this module only decides where, reports
+progress, and lets Ctrl-C stop the workers without losing finished chunks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from sim.core.errors import UserError
+
+
+def ignore_sigint() -> None:
+    # The parent handles Ctrl-C (stops submitting, keeps finished chunks); workers just stop with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def resolve_workers(workers: int | None) -> int:
+    return (os.cpu_count() or 1) if workers is None else workers
+
+
+def make_executor(workers: int, scheduler: str | None, client):
+    """(executor or None for this process, the Dask client this call opened or None)."""
+    if client is not None:
+        return client.get_executor(), None
+    if scheduler is not None:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            raise UserError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+        try:
+            cl = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        return cl.get_executor(), cl
+    if workers <= 1:
+        return None, None
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=ignore_sigint), None
+
+
+@contextmanager
+def open_executor(workers: int, scheduler: str | None = None, client=None, needed: bool = True):
+    """An executor for the block; on the way out, queued work is dropped and what this opened is closed."""
+    executor, own_client = make_executor(workers, scheduler, client) if needed else (None, None)
+    try:
+        yield executor
+    finally:
+        if isinstance(executor, cf.ProcessPoolExecutor):
+            executor.shutdown(wait=False, cancel_futures=True)
+        elif executor is not None and client is None:
+            executor.shutdown(wait=False)
+        if own_client is not None:
+            own_client.close()
+
+
+def completed(executor, fn: Callable, tasks: Iterable) -> Iterator:
+    """``fn(task)`` for every task, as each finishes (in order in this process when there is no executor).
+
+    If anything stops the loop, tasks not yet started are cancelled.
+    """
+    if executor is None:
+        for task in tasks:
+            yield fn(task)
+        return
+    futures = [executor.submit(fn, t) for t in tasks]
+    try:
+        for fut in cf.as_completed(futures):
+            yield fut.result()
+    except BaseException:
+        for f in futures:
+            f.cancel()
+        raise
+
+
+class Progress:
+    """Runs done, rate and ETA: a live bar on a terminal, a plain line every few seconds otherwise."""
+
+    def __init__(self, total: int, done: int, enabled: bool = True, every_s: float = 5.0, stream=None,
+                 label: str = "sweep"):
+        self.total, self.done, self.start_done = total, done, done
+        self.stream = stream or sys.stderr
+        self.t0 = self.last = time.perf_counter()
+        self.every_s = every_s
+        self.enabled = enabled
+        self.label = label
+        self.bar = None
+        if enabled and getattr(self.stream, "isatty", lambda: False)():
+            try:
+                from tqdm import tqdm
+                self.bar = tqdm(total=total, initial=done, unit="run", file=self.stream, smoothing=0.1)
+            except ImportError:
+                self.bar = None
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        now = time.perf_counter()
+        if self.enabled and (now - self.last >= self.every_s or self.done >= self.total):
+            self.last = now
+            print(self.line(now), file=self.stream, flush=True)
+
+    def line(self, now: float | None = None) -> str:
+        now = now or time.perf_counter()
+        rate = (self.done - self.start_done) / max(now - self.t0, 1e-9)
+        left = self.total - self.done
+        eta = f"{left / rate:.0f} s" if rate > 0 else "?"
+        return (f"{self.label}: {self.done}/{self.total} runs ({100.0 * self.done / max(self.total, 1):.0f}%), "
+                f"{rate:.0f} runs/s, ETA {eta}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
