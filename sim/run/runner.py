@@ -99,9 +99,9 @@ def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None 
     rows = sorted(set(idx))
     params = [c for c in samples.columns if c != "weight"]
     values = np.array([[float(samples.iloc[r][p]) for p in params] for r in rows], dtype=float).reshape(len(rows), -1)
-    cp, _ = compile_points(loaded.path, params, values, base_overrides=loaded.overrides)
-    where = {r: k for k, r in enumerate(rows)}
-    return cp, np.array([where[i] for i in idx], dtype=int)
+    cp, where = compile_points(loaded.path, params, values, base_overrides=loaded.overrides).single()
+    position = {r: int(where[k]) for k, r in enumerate(rows)}
+    return cp, np.array([position[i] for i in idx], dtype=int)
 
 
 def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, seed: int | None = None,

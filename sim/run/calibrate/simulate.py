@@ -17,7 +17,7 @@ from sim.core.seeds import derive_seed
 from sim.evidence.scoring import Ensemble
 from sim.evidence.targets import Target, statistics
 from sim.run.execution import completed
-from sim.run.points import compile_points, run_points
+from sim.run.points import compile_points, run_groups
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,10 @@ def run_particle_chunk(task: ParticleChunk) -> tuple[int, np.ndarray]:
     n, R = task.seeds.shape
     K = len(task.targets)
     out = np.full((n, R, K), np.nan)
-    cp, ok = compile_points(task.base, task.paths, task.values, skip_invalid=True)
-    if cp is None:
-        return task.index, out
-    res = run_points(cp, task.seeds[ok])
-    ens = Ensemble.from_result("particles", res, {t.column for t in task.targets})
-    out[ok] = statistics(ens, list(task.targets)).reshape(int(ok.sum()), R, K)
+    points = compile_points(task.base, task.paths, task.values, skip_invalid=True)
+    for rows, res in run_groups(points, task.seeds):
+        ens = Ensemble.from_result("particles", res, {t.column for t in task.targets})
+        out[rows] = statistics(ens, list(task.targets)).reshape(len(rows), R, K)
     return task.index, out
 
 

@@ -23,7 +23,7 @@ from sim.core.errors import UserError
 from sim.core.files import atomic_write, remove_stale
 from sim.core.provenance import package_versions
 from sim.run.execution import Progress, completed, open_executor, resolve_workers
-from sim.run.points import compile_points, run_points
+from sim.run.points import compile_points, run_groups
 from sim.run.sweep.designs import Plan, make_plan
 from sim.run.sweep.outputs import fit_targets, fit_values, output_values
 from sim.run.sweep.results import MANIFEST, RUNS_DIR, SERIES_DIR, part_name
@@ -47,15 +47,26 @@ class ChunkTask:
     fit_targets: tuple = ()   # sim.evidence.targets.Target: the record's evidence, when the sweep asks for fit
 
 
-def _run_points(task: ChunkTask, idx: list[int]) -> tuple[dict, pd.DataFrame | None]:
-    cp, _ = compile_points(task.base, task.paths, task.values[idx])
-    result = run_points(cp, task.seeds[idx])
-    cols = indicator_columns(cp)
-    values = output_values(result, task.outputs, cols)
-    if task.fit_targets:
-        values.update(fit_values(result, task.fit_targets, cols))
-    series = _series(task, idx, result, cols) if task.keep_series else None
-    return values, series
+def _run_points(task: ChunkTask, idx: list[int]) -> tuple[dict, dict[int, str], pd.DataFrame | None]:
+    """Outputs (points x replicates, flattened) of the points ``idx``; NaN and a message for points that failed."""
+    R = task.seeds.shape[1]
+    points = compile_points(task.base, task.paths, task.values[idx], skip_invalid=True)
+    labels = [o.label for o in task.outputs] + (list(FIT_COLUMNS) if task.fit_targets else [])
+    values = {lab: np.full((len(idx), R), np.nan) for lab in labels}
+    series = []
+    for rows, result in run_groups(points, task.seeds[idx]):
+        cols = indicator_columns(result.compiled)
+        got = output_values(result, task.outputs, cols)
+        if task.fit_targets:
+            got.update(fit_values(result, task.fit_targets, cols))
+        for lab in labels:
+            values[lab][rows] = got[lab].reshape(len(rows), R)
+        if task.keep_series:
+            series.append(_series(task, [idx[r] for r in rows], result, cols))
+    errors = {idx[r]: msg for r, msg in points.errors.items()}
+    frame = pd.concat(series, ignore_index=True).sort_values(["point", "replicate", "month"], kind="stable",
+                                                             ignore_index=True) if series else None
+    return {lab: v.ravel() for lab, v in values.items()}, errors, frame
 
 
 def _series(task: ChunkTask, idx: list[int], result, cols: dict) -> pd.DataFrame:
@@ -70,43 +81,45 @@ def _series(task: ChunkTask, idx: list[int], result, cols: dict) -> pd.DataFrame
     return pd.DataFrame(data)
 
 
-def _rows(task: ChunkTask, idx: list[int], values: dict | None, error: str = "") -> pd.DataFrame:
+def _rows(task: ChunkTask, idx: list[int], values: dict | None, errors: dict[int, str] | None = None,
+          error: str = "") -> pd.DataFrame:
+    """One row per run of the points ``idx``; a point in ``errors`` (or every point, without values) failed."""
     R = task.seeds.shape[1]
     n = len(idx) * R
+    failed = np.repeat([values is None or i in (errors or {}) for i in idx], R)
     data = {"point": np.repeat(np.asarray(task.point_ids, dtype=np.int64)[idx], R),
             "replicate": np.tile(np.arange(R, dtype=np.int64), len(idx)),
             "seed": task.seeds[idx].ravel().astype(np.int64),
             "chunk": np.full(n, task.chunk, dtype=np.int64)}
     for j, p in enumerate(task.paths):
         data[p] = np.repeat(task.values[idx, j], R)
-    for o in task.outputs:
-        data[o.label] = values[o.label] if values is not None else np.full(n, np.nan)
-    if task.fit_targets:
-        for name in FIT_COLUMNS:
-            data[name] = values[name] if values is not None else np.full(n, np.nan)
-    data["status"] = np.full(n, "ok" if values is not None else "failed", dtype=object)
-    data["error"] = np.full(n, error, dtype=object)
+    labels = [o.label for o in task.outputs] + (list(FIT_COLUMNS) if task.fit_targets else [])
+    for lab in labels:
+        data[lab] = np.where(failed, np.nan, values[lab]) if values is not None else np.full(n, np.nan)
+    data["status"] = np.where(failed, "failed", "ok").astype(object)
+    msgs = [error if values is None else (errors or {}).get(i, "") for i in idx]
+    data["error"] = np.repeat(np.array(msgs, dtype=object), R)
     return pd.DataFrame(data)
 
 
 def run_chunk(task: ChunkTask) -> tuple[int, pd.DataFrame, pd.DataFrame | None]:
-    """Run a chunk as one ensemble; if that fails, run its points one by one so only bad points fail."""
+    """Run a chunk as one ensemble per structure; if that fails, run its points one by one so only bad points fail."""
     idx = list(range(len(task.point_ids)))
     try:
-        values, series = _run_points(task, idx)
-        return task.chunk, _rows(task, idx, values), series
+        values, errors, series = _run_points(task, idx)
+        return task.chunk, _rows(task, idx, values, errors), series
     except Exception as exc:  # noqa: BLE001 - a bad point must not stop the sweep
         if len(idx) == 1:
-            return task.chunk, _rows(task, idx, None, _describe(exc)), None
+            return task.chunk, _rows(task, idx, None, error=_describe(exc)), None
     frames, series_parts = [], []
     for i in idx:
         try:
-            values, series = _run_points(task, [i])
-            frames.append(_rows(task, [i], values))
+            values, errors, series = _run_points(task, [i])
+            frames.append(_rows(task, [i], values, errors))
             if series is not None:
                 series_parts.append(series)
         except Exception as exc:  # noqa: BLE001
-            frames.append(_rows(task, [i], None, _describe(exc)))
+            frames.append(_rows(task, [i], None, error=_describe(exc)))
     series = pd.concat(series_parts, ignore_index=True) if series_parts else None
     return task.chunk, pd.concat(frames, ignore_index=True), series
 
