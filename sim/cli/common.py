@@ -54,3 +54,21 @@ def add_parallel_args(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the chunks on a Dask cluster, e.g. tcp://host:8786 (workers need this project)")
+
+
+def series_count(text: str) -> int | None:
+    """``--series N`` or ``all`` (None): how many replicates keep their monthly series."""
+    if text.strip().lower() == "all":
+        return None
+    return _whole_number(text, 0, "expected a number of replicates (0 or more) or 'all', got {v}")
+
+
+def add_results_folder_args(p: argparse.ArgumentParser) -> None:
+    """--force and --series: how a run writes its results folder (docs/results.md)."""
+    p.add_argument("--force", action="store_true",
+                   help="replace the results folder of an earlier run at --out (without it, an existing results "
+                        "folder is left untouched and the command stops; a folder holding anything else is "
+                        "never replaced)")
+    p.add_argument("--series", type=series_count, default=10_000, metavar="N|all",
+                   help="replicates whose monthly series and events are kept (default 10000; every replicate's "
+                        "window totals, seed and scores are always kept)")

@@ -27,9 +27,10 @@ def load_subject(arg: str, replicates: int | None, seed: int | None, record: str
     from sim.evidence.scoring import Ensemble
     path = Path(arg)
     if path.is_dir():
-        ens = Ensemble.from_folder(path)
-        manifest = json.loads((path / "manifest.json").read_text())
-        rec = Path(record) if record else (Path(manifest["record"]) if manifest.get("record") else None)
+        from sim.core.folder import linked_path, verified_manifest
+        manifest = verified_manifest(path)
+        ens = Ensemble.from_manifest(path, manifest)
+        rec = Path(record) if record else linked_path(path, manifest, "record")
         return Subject(ens.name, ens, None, rec)
     from sim.core.loading import load_scenario
     from sim.run.runner import run

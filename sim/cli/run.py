@@ -1,20 +1,24 @@
-"""``run.py run``: run a scenario's replicates, print a summary, write the results."""
+"""``run.py run``: run a scenario's replicates, print a summary, write the results folder."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from sim.cli.common import parse_sets, positive_int, seed_int
+from sim.cli.common import add_results_folder_args, parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "run", help="run a scenario's replicates and write results",
-        description="Run a scenario file's replicates, print a summary and write Parquet results "
-                    "(indicators.parquet, events.parquet), manifest.json and summary.txt.",
+        description="Run a scenario file's replicates, print a summary and write its results folder "
+                    "(indicators.parquet/, events.parquet/, replicates.parquet/, summary.txt, scorecard.json, "
+                    "plots/ and manifest.json with a content hash of every file; see docs/results.md). "
+                    "Replicates stream through in chunks, so memory does not grow with their number; the "
+                    "folder appears, whole, when the run is done.",
         epilog="example:\n  python run.py run scenarios/baseline.yaml --replicates 100 --out results/baseline\n"
-               "  python run.py run scenarios/baseline.yaml --set coefficients.trade_diversion=0.3",
+               "  python run.py run scenarios/baseline.yaml --set coefficients.trade_diversion=0.3\n"
+               "  python run.py run scenarios/baseline.yaml --replicates 1000000 --no-plots --force",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--replicates", type=positive_int, help="number of replicates (default: meta.replicates)")
@@ -23,32 +27,32 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a scenario value; repeatable")
     p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison with the scenario's record")
+    add_results_folder_args(p)
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args) -> int:
+    from sim.core.folder import writing
     from sim.core.loading import load_scenario
-    from sim.run.runner import run
+    from sim.evidence.record import load_record
+    from sim.evidence.scoring import score
+    from sim.run.stream import stream_run
 
     loaded = load_scenario(args.scenario, parse_sets(args.set))
-    out = run(loaded, replicates=args.replicates, seed=args.seed)
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
-    paths = out.save(folder)
-    print(out.summary())
-    card = record = ens = None
-    if loaded.record_path is not None and not args.no_compare:
-        from sim.evidence.record import load_record
-        from sim.evidence.scoring import Ensemble, score
-        record = load_record(loaded.record_path)
-        ens = Ensemble.from_run(out)
-        card = score(ens, record)
-        paths.update({f"scores_{k}": v for k, v in card.save(folder).items()})
-        print("against the record: " + card.overall_line())
-    if not args.no_plots:
-        from sim.evidence.scoring import Ensemble
-        from sim.report.figures import plot_all
-        ens = ens or Ensemble.from_run(out)
-        figures = plot_all(ens, record, folder / "plots", card)
-        paths["plots"] = Path(f"{folder / 'plots'}/ ({len(figures)} files)")
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    record = load_record(loaded.record_path) if loaded.record_path is not None and not args.no_compare else None
+    with writing(folder, force=args.force) as w:
+        streamed = stream_run(loaded, w.path, replicates=args.replicates, seed=args.seed, record=record,
+                              series=args.series)
+        print(streamed.summary)
+        ens, card = streamed.ensemble(), None
+        if record is not None:
+            card = score(ens, record)
+            card.save(w.path)
+            print("against the record: " + card.overall_line())
+        if not args.no_plots:
+            from sim.report.figures import plot_all
+            plot_all(ens, record, w.path / "plots", card)
+        w.commit(streamed.manifest)
+    print(f"wrote {folder}/ (manifest.json lists every file with its content hash)")
     return 0

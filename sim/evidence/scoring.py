@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,92 +48,15 @@ import pandas as pd
 import scoringrules as sr
 from scipy.stats import poisson
 
-from sim.core.columns import indicator_columns, month_index_values
 from sim.core.errors import UserError
 from sim.core.mechanisms import registry
-from sim.core.numerics import ordered_sum
 from sim.core.provenance import package_versions
+from sim.evidence.ensemble import Ensemble
 from sim.evidence.record import Record
 from sim.evidence.transforms import TRANSFORMS
 
 MONEY_UNITS = {"bn USD": 1.0, "m USD": 1e-3}
-
-
-@dataclass
-class Ensemble:
-    """Simulated monthly indicators of one scenario: column -> (members, months)."""
-
-    name: str
-    months: pd.DatetimeIndex
-    columns: dict[str, np.ndarray]
-    focal: tuple[str, str]
-    seeds: np.ndarray
-    scenario_hash: str = ""
-    emitted: list[tuple[str, pd.Timestamp]] = field(default_factory=list)  # (type, month) scheduled by the scenario
-    base_seed: int | None = None   # the seed the replicate seeds derive from, where known
-
-    @property
-    def n_members(self) -> int:
-        return len(self.seeds)
-
-    @classmethod
-    def from_run(cls, out) -> Ensemble:
-        """The ensemble of a finished run (a ``RunOutput``), every indicator column included."""
-        cp = out.result.compiled
-        cols = {name: np.asarray(fn(out.result), dtype=float) for name, fn in indicator_columns(cp).items()}
-        sc = out.loaded.scenario
-        emitted = [(e.type, pd.Timestamp(ev.date + "-01")) for ev in sc.timeline for e in ev.emits
-                   if set(e.actors) == set(sc.meta.focal)]
-        return cls(sc.meta.name, month_index_values(cp), cols, tuple(sc.meta.focal), out.result.seeds,
-                   out.loaded.hash, emitted, out.base_seed)
-
-    @classmethod
-    def from_result(cls, name: str, result, needed: set[str], columns: dict | None = None) -> Ensemble:
-        """The ``needed`` columns of an engine result: what sweeps and calibration measure runs with."""
-        cp = result.compiled
-        columns = columns or indicator_columns(cp)
-        return cls(name, month_index_values(cp), {c: np.asarray(columns[c](result), dtype=float) for c in needed},
-                   tuple(cp.states[i] for i in cp.focal), result.seeds)
-
-    @classmethod
-    def from_folder(cls, folder: str | Path) -> Ensemble:
-        folder = Path(folder)
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            table = pd.read_parquet(folder / "indicators.parquet")
-            scenario = json.loads((folder / "scenario.resolved.json").read_text())
-        except FileNotFoundError as exc:
-            raise UserError(f"not a results folder: {Path(exc.filename).name} is missing", file=str(folder)) from None
-        table = table.sort_values(["replicate", "month"])
-        months = pd.DatetimeIndex(sorted(table["month"].unique()))
-        reps = table["replicate"].unique()
-        M, T = len(reps), len(months)
-        value_cols = [c for c in table.columns if c not in ("replicate", "seed", "month", "point")]
-        cols = {c: table[c].to_numpy(dtype=float).reshape(M, T) for c in value_cols}
-        focal = tuple(manifest["focal"])
-        emitted = [(e["type"], pd.Timestamp(ev["date"] + "-01")) for ev in scenario.get("timeline", [])
-                   for e in ev.get("emits", []) if set(e["actors"]) == set(focal)]
-        seeds = table.groupby("replicate")["seed"].first().to_numpy()
-        return cls(manifest["scenario"], months, cols, focal, seeds, manifest.get("scenario_hash", ""), emitted,
-                   manifest.get("base_seed"))
-
-    def _mask(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray | None:
-        """Months overlapping [start, end]; None unless the whole period lies inside the run."""
-        first, last = self.months[0], self.months[-1] + pd.offsets.MonthEnd(0)
-        if start < first or end > last:
-            return None
-        m_end = self.months + pd.offsets.MonthEnd(0)
-        return np.asarray((m_end >= start) & (self.months <= end))
-
-    def period_total(self, column: str, start, end, rate: bool) -> np.ndarray | None:
-        """Per member: the sum over the period's months (annual rates divided by 12 first)."""
-        if column not in self.columns:
-            return None
-        mask = self._mask(pd.Timestamp(start), pd.Timestamp(end))
-        if mask is None or not mask.any():
-            return None
-        # added month by month in order, so a member's total does not depend on what ran beside it
-        return ordered_sum(self.columns[column][:, mask]) / (12.0 if rate else 1.0)
+SEEDS_LISTED = 10_000
 
 
 # ---------------------------------------------------------------- series
@@ -303,7 +226,7 @@ def score_events(ens: Ensemble, record: Record, period: tuple | None = None) -> 
                 rows.append(row)
                 continue
             col = "events.total" if t == "total" else f"events.{t}"
-            sim = ens.columns[col][:, mask].sum(axis=1)
+            sim = ens.window_total(col, mask)
             q5, q50, q95 = np.percentile(sim, [5, 50, 95])
             p = ((sim == obs).sum() + 0.5) / (len(sim) + 1.0)
             lam = (obs_other + 0.5) / sum(months_of[o] for o in others) * months_of[w] if others else np.nan
@@ -350,7 +273,7 @@ def score_milestones(ens: Ensemble, record: Record, period: tuple | None = None)
         mask = _window_months(ens, p0, p1)
         if mask is None:
             continue
-        sim = ens.columns[f"events.{t}"][:, mask].sum(axis=1)
+        sim = ens.window_total(f"events.{t}", mask)
         p = float((sim > 0).mean())
         months = mask.sum()
         lam = (counts[t].sum() + 0.5) / total_months * months if t in counts.columns else 0.0
@@ -423,7 +346,9 @@ class Scorecard:
         def records(df):
             return json.loads(df.to_json(orient="records", date_format="iso")) if len(df) else []
         return {"scenario": self.scenario, "scenario_hash": self.scenario_hash, "members": self.members,
-                "base_seed": self.base_seed, "seeds": [int(x) for x in self.seeds],
+                "base_seed": self.base_seed,
+                # a million seeds would make a 10 MB file: past SEEDS_LISTED they are in the run's replicates.parquet
+                "seeds": [int(x) for x in self.seeds] if len(self.seeds) <= SEEDS_LISTED else None,
                 "record": self.record, "record_hash": self.record_hash,
                 "versions": package_versions(),
                 "period": [str(p.date()) for p in self.period] if self.period else None,

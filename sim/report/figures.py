@@ -31,7 +31,14 @@ def _unit(column: str) -> str:
 
 def _title(ens: Ensemble, what: str) -> str:
     seed = f", seed {ens.base_seed}" if ens.base_seed is not None else ""
+    if ens.sampled:   # a results folder keeps the monthly series of its first replicates only
+        return (f"{what} — scenario {ens.name}, quantiles over the first {ens.series_members:,} "
+                f"of {ens.n_members:,} replicates{seed}")
     return f"{what} — scenario {ens.name}, {ens.n_members} replicates{seed}"
+
+
+def _with_series(ens: Ensemble) -> int:
+    return ens.series_members if ens.sampled else ens.n_members
 
 
 def _date_axis(ax) -> None:
@@ -185,8 +192,9 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
+    k = min(_with_series(base), _with_series(other))     # pairs whose monthly series both runs kept
     for ax, col in zip(axes, columns, strict=True):
-        d = _series_values(other, col) - _series_values(base, col)
+        d = _series_values(other, col)[:k] - _series_values(base, col)[:k]
         q = np.percentile(d, [5, 50, 95], axis=0)
         ax.fill_between(x, q[0], q[2], color=BAND, alpha=0.25, lw=0, label="90% of paired replicates")
         ax.plot(x, q[1], color=BAND, lw=1.6, label="median difference")
@@ -194,7 +202,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
         ax.set_ylabel(f"Δ {col}\n{_unit(col)}", fontsize=8)
         _date_axis(ax)
     seed = f" (seed {base.base_seed})" if base.base_seed is not None else ""
-    axes[0].set_title(f"{other.name} minus {base.name} — {base.n_members} replicate pairs with common seeds{seed}")
+    axes[0].set_title(f"{other.name} minus {base.name} — {k} replicate pairs with common seeds{seed}")
     axes[0].legend(loc="upper left", fontsize=8, frameon=False)
     axes[-1].set_xlabel("year")
     return fig

@@ -5,13 +5,15 @@ This is the Python API behind ``run.py run``; in a notebook::
     from sim import load_scenario, run
     out = run(load_scenario("scenarios/baseline.yaml"), replicates=20)
     out.indicators.head(); out.save("results/baseline")
+
+``run`` holds every replicate in memory; ``run.py run`` streams them into the
+results folder in chunks instead (:mod:`sim.run.stream`), so that its memory
+does not grow with the number of replicates.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.core.columns import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
+from sim.core.columns import events_frame, indicator_columns, indicators_frame
 from sim.core.compile import compile_scenario
 from sim.core.engine import Engine, EnsembleResult
+from sim.core.folder import writing
 from sim.core.loading import LoadedScenario, load_scenario
-from sim.core.provenance import package_versions
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
+from sim.evidence.ensemble import Ensemble
 from sim.run.points import compile_points
+from sim.run.results import EVENTS, INDICATORS, REPLICATES, RunTables, run_manifest
+from sim.run.summary import summarise
 
 
 @dataclass
@@ -35,6 +40,7 @@ class RunOutput:
     result: EnsembleResult
     base_seed: int
     wall_time_s: float
+    sample_rows: np.ndarray | None = None    # the parameter-sample row each replicate drew, if any
 
     @property
     def seeds(self) -> list[int]:
@@ -48,115 +54,82 @@ class RunOutput:
     def events(self) -> pd.DataFrame:
         return events_frame(self.result)
 
-    def manifest(self) -> dict[str, Any]:
-        sc = self.loaded.scenario
-        return {
-            "scenario": sc.meta.name,
-            "scenario_path": str(self.loaded.path),
-            "scenario_hash": self.loaded.hash,
-            "overrides": {k: v for k, v in self.loaded.overrides.items()},
-            "period": [sc.meta.start, sc.meta.end],
-            "focal": list(sc.meta.focal),
-            "record": str(self.loaded.record_path) if self.loaded.record_path else None,
-            "base_seed": self.base_seed,
-            "replicates": len(self.seeds),
-            "seeds": self.seeds,
-            "versions": package_versions(),
-            "wall_time_s": round(self.wall_time_s, 4),
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv),
-        }
+    def manifest(self, folder: str | Path = ".") -> dict[str, Any]:
+        """What ``save`` records about the run (paths relative to ``folder``, and absolute)."""
+        cols = list(indicator_columns(self.result.compiled))
+        return run_manifest(self.loaded, Path(folder), base_seed=self.base_seed, seeds=self.result.seeds,
+                            series=len(self.seeds), columns=cols, totals=[], tables={}, chunk=len(self.seeds),
+                            wall_time_s=self.wall_time_s, sample=_sample_name(self.loaded, self.sample_rows))
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write indicators.parquet, events.parquet, manifest.json, summary.txt and the resolved scenario."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "indicators": out / "indicators.parquet",
-            "events": out / "events.parquet",
-            "manifest": out / "manifest.json",
-            "summary": out / "summary.txt",
-            "scenario": out / "scenario.resolved.json",
-        }
-        self.indicators.to_parquet(paths["indicators"], index=False)
-        self.events.to_parquet(paths["events"], index=False)
-        paths["manifest"].write_text(json.dumps(self.manifest(), indent=2) + "\n")
-        paths["summary"].write_text(self.summary() + "\n")
-        paths["scenario"].write_text(json.dumps(self.loaded.scenario.model_dump(mode="json"), indent=1) + "\n")
-        return paths
+    def save(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
+        """Write the results folder (docs/results.md) whole, or not at all; ``force`` replaces an earlier run's."""
+        with writing(out_dir, force) as w:
+            tables = RunTables(w.path, len(self.seeds), [])
+            tables.add(self.result, 0, self.sample_rows)
+            (w.path / "summary.txt").write_text(self.summary() + "\n")
+            write_resolved_scenario(self.loaded, w.path)
+            manifest = {**self.manifest(w.target), "tables": tables.close()}
+            target = w.commit(manifest)
+        return {"indicators": target / INDICATORS, "events": target / EVENTS, "replicates": target / REPLICATES,
+                "manifest": target / "manifest.json", "summary": target / "summary.txt",
+                "scenario": target / "scenario.resolved.json"}
 
     def summary(self) -> str:
-        return summarise(self)
+        sc = self.loaded.scenario
+        return summarise(Ensemble.from_run(self), (sc.meta.start, sc.meta.end), self.wall_time_s)
+
+
+def write_resolved_scenario(loaded: LoadedScenario, folder: Path) -> None:
+    """The scenario exactly as run (after extends and overrides): what the run's numbers came from."""
+    (Path(folder) / "scenario.resolved.json").write_text(
+        json.dumps(loaded.scenario.model_dump(mode="json"), indent=1) + "\n")
+
+
+def _sample_name(loaded: LoadedScenario, sample_rows) -> str | None:
+    return str(loaded.posterior_path) if sample_rows is not None and loaded.posterior_path else (
+        "given to run()" if sample_rows is not None else None)
 
 
 def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
-    """Compiled points and each member's point; with a sample, members draw their parameters from it."""
+    """(compiled points, each member's point, each member's sample row); without a sample, one point.
+
+    With a sample, each member draws its parameters from a row picked by its own seed.
+    """
     if samples is None and loaded.posterior_path is not None:
         samples = load_samples(loaded.posterior_path)
     if samples is None:
-        return compile_scenario(loaded), None
-    idx = [sample_index(samples, s) for s in seeds]
-    rows = sorted(set(idx))
+        return compile_scenario(loaded), None, None
+    idx = np.array([sample_index(samples, s) for s in seeds], dtype=np.int64)
+    rows = np.unique(idx)
     params = [c for c in samples.columns if c != "weight"]
-    values = np.array([[float(samples.iloc[r][p]) for p in params] for r in rows], dtype=float).reshape(len(rows), -1)
+    values = samples[params].to_numpy(dtype=float)[rows].reshape(len(rows), -1)
     cp, where = compile_points(loaded.path, params, values, base_overrides=loaded.overrides).single()
-    position = {r: int(where[k]) for k, r in enumerate(rows)}
-    return cp, np.array([position[i] for i in idx], dtype=int)
+    return cp, where[np.searchsorted(rows, idx)], idx
 
 
 def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, seed: int | None = None,
         overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None) -> RunOutput:
-    """Run ``replicates`` members of a scenario; replicate seeds derive from ``seed``.
+    """Run ``replicates`` members of a scenario in memory; replicate seeds derive from ``seed``.
 
     With ``samples`` (or a scenario whose ``meta.posterior`` names one) each
-    replicate draws its parameter values from that weighted sample.
+    replicate draws its parameter values from that weighted sample. Every
+    replicate's arrays are held at once (about 0.25 MB each): for tens of
+    thousands of replicates, stream them into a folder with
+    :func:`sim.run.stream.stream_run` instead.
     """
-    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides)
-    if isinstance(scenario, LoadedScenario) and overrides:
-        loaded = load_scenario(scenario.path, {**scenario.overrides, **overrides})
+    loaded = resolve(scenario, overrides)
     n = loaded.scenario.meta.replicates if replicates is None else replicates
     base = loaded.scenario.meta.seed if seed is None else seed
     t0 = time.perf_counter()
     seeds = replicate_seeds(base, n)
-    cp, points = compile_members(loaded, seeds, samples)
+    cp, points, rows = compile_members(loaded, seeds, samples)
     result = Engine(cp, seeds, points).run()
-    return RunOutput(loaded, result, base, time.perf_counter() - t0)
+    return RunOutput(loaded, result, base, time.perf_counter() - t0, rows)
 
 
-def _band(x: np.ndarray, digits: int = 1) -> str:
-    lo, med, hi = np.percentile(x, [5, 50, 95])
-    return f"{med:8.{digits}f}  [{lo:7.{digits}f} – {hi:7.{digits}f}]"
-
-
-def summarise(out: RunOutput) -> str:
-    """A short, plain-text account of the ensemble for the focal pair."""
-    res, cp = out.result, out.result.compiled
-    sc = out.loaded.scenario
-    a, b = sc.meta.focal
-    cols = indicator_columns(cp)
-    years = np.array([int(m[:4]) for m in cp.months])
-    lines = [f"scenario {sc.meta.name} ({sc.meta.start} – {sc.meta.end}), {res.n_members} replicates, "
-             f"base seed {out.base_seed}, hash {out.loaded.hash[:12]}, {out.wall_time_s:.2f} s",
-             f"focal pair: {a}–{b}     median  [90% band] across replicates"]
-    trade = cols.get(col_trade(a, b))
-    if trade is not None:
-        series = trade(res) / 12.0   # annual rate -> flow in the month
-        lines.append(f"trade {a}–{b}, bn USD in the year:")
-        for y in sorted(set(years))[:: max(1, len(set(years)) // 6)] + [years[-1]]:
-            lines.append(f"  {y}: {_band(series[:, years == y].sum(axis=1))}")
-    for d in ((a, b), (b, a)):
-        fn = cols.get(col_dyad("trust", *d))
-        if fn is not None:
-            tr = fn(res)
-            lines.append(f"trust {d[0]}>{d[1]}: start {np.median(tr[:, 0]):.2f}, end {_band(tr[:, -1], 2).strip()}")
-    for name in sorted(c for c in cols if c.startswith("arms_contracts.")):
-        total = cols[name](res).sum(axis=1)
-        lines.append(f"{name} over the period, bn USD: {_band(total).strip()}")
-    ev = cols["events.total"](res)
-    n_years = len(cp.months) / 12.0
-    lines.append(f"events between {a} and {b} per year: {_band(ev.sum(axis=1) / n_years).strip()}")
-    per_type = {k.split('.', 1)[1]: np.median(fn(res).sum(axis=1)) / n_years
-                for k, fn in cols.items() if k.startswith("events.") and k != "events.total"}
-    lines.append("  median per year by type: " + ", ".join(f"{k} {v:.1f}" for k, v in
-                                                           sorted(per_type.items(), key=lambda kv: -kv[1])))
-    return "\n".join(lines)
+def resolve(scenario: LoadedScenario | str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:
+    """A loaded scenario, with ``overrides`` applied over any it already has."""
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides)
+    if isinstance(scenario, LoadedScenario) and overrides:
+        loaded = load_scenario(scenario.path, {**scenario.overrides, **overrides})
+    return loaded
