@@ -21,6 +21,7 @@ class Subject:
     ensemble: object
     loaded: object | None
     record_path: Path | None
+    scratch: object = None      # a temporary folder a large run streamed into, kept while the subject lives
 
 
 def load_subject(arg: str, replicates: int | None, seed: int | None, record: str | None) -> Subject:
@@ -34,10 +35,25 @@ def load_subject(arg: str, replicates: int | None, seed: int | None, record: str
         return Subject(ens.name, ens, None, rec)
     from sim.core.loading import load_scenario
     from sim.run.runner import run
+    from sim.run.stream import SERIES_DEFAULT
     loaded = load_scenario(path)
-    out = run(loaded, replicates=replicates, seed=seed)
     rec = Path(record) if record else loaded.record_path
+    if (replicates or loaded.scenario.meta.replicates) > SERIES_DEFAULT:
+        return _streamed_subject(loaded, replicates, seed, rec)
+    out = run(loaded, replicates=replicates, seed=seed)
     return Subject(loaded.scenario.meta.name, Ensemble.from_run(out), loaded, rec)
+
+
+def _streamed_subject(loaded, replicates: int | None, seed: int | None, rec: Path | None) -> Subject:
+    """More replicates than a run keeps series of: streamed through a temporary folder, so memory stays bounded."""
+    import tempfile
+
+    from sim.evidence.record import load_record
+    from sim.run.stream import stream_run
+    scratch = tempfile.TemporaryDirectory(prefix="dyadsim-")
+    streamed = stream_run(loaded, Path(scratch.name), replicates=replicates, seed=seed,
+                          record=load_record(rec) if rec is not None else None)
+    return Subject(loaded.scenario.meta.name, streamed.ensemble(), loaded, rec, scratch)
 
 
 def load_record_for(subject: Subject):

@@ -88,16 +88,22 @@ def events_frame(result, replicate_offset: int = 0) -> pd.DataFrame:
     reps = counts[m_idx, t_idx, c_idx]
     m_idx, t_idx, c_idx = (np.repeat(a, reps) for a in (m_idx, t_idx, c_idx))
     months = month_index_values(cp)
-    ch = cp.channels
+
+    def per_channel(attr) -> pd.Categorical:
+        # codes per channel, then per event: a million events are not a million Python strings
+        names, codes = np.unique(np.array([attr(ch) for ch in cp.channels], dtype=object).astype(str),
+                                 return_inverse=True)
+        return pd.Categorical.from_codes(codes[c_idx], categories=names) if len(names) else pd.Categorical([])
+
     return pd.DataFrame({
         "replicate": (m_idx + replicate_offset).astype(np.int64),
         "seed": np.asarray(result.seeds, dtype=np.int64)[m_idx],
         "date": months[t_idx],
-        "type": pd.Categorical([ch[c].type for c in c_idx]),
-        "actors": pd.Categorical([";".join(ch[c].actors) for c in c_idx]),
-        "organisation": pd.Categorical([ch[c].organisation or "" for c in c_idx]),
-        "origin": pd.Categorical([ch[c].origin for c in c_idx]),
-        "channel": pd.Categorical([ch[c].name for c in c_idx]),
+        "type": per_channel(lambda c: c.type),
+        "actors": per_channel(lambda c: ";".join(c.actors)),
+        "organisation": per_channel(lambda c: c.organisation or ""),
+        "origin": per_channel(lambda c: c.origin),
+        "channel": per_channel(lambda c: c.name),
     })
 
 

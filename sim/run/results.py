@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.core.columns import events_frame, indicator_columns, indicators_frame
+from sim.core.columns import events_frame, indicator_columns, month_index_values
 from sim.core.folder import relative_to_folder
 from sim.core.numerics import ordered_sum
 from sim.core.provenance import package_versions
@@ -51,7 +51,7 @@ class RunTables:
         self.columns = self.columns or list(cols)
         keep = max(0, min(result.n_members, self.series - offset))
         if keep:
-            self._series(result, offset, keep)
+            self._series(result, cols, offset, keep)
         data = {"replicate": np.arange(offset, offset + result.n_members, dtype=np.int64),
                 "seed": np.asarray(result.seeds).astype(np.int64)}
         if sample_rows is not None:
@@ -63,16 +63,15 @@ class RunTables:
         self._writer.write_table(table)
         self._rows += result.n_members
 
-    def _series(self, result, offset: int, keep: int) -> None:
+    def _series(self, result, cols: dict, offset: int, keep: int) -> None:
         part = f"part-{len(self.parts['indicators']):05d}.parquet"
-        last = offset + keep
-        ind = indicators_frame(result, replicate_offset=offset).drop(columns="point", errors="ignore")
         ev = events_frame(result, replicate_offset=offset)
         if keep < result.n_members:
-            ind, ev = ind[ind["replicate"] < last], ev[ev["replicate"] < last]
-        for table, name, frame in (("indicators", INDICATORS, ind), ("events", EVENTS, ev)):
-            frame.to_parquet(self.folder / name / part, index=False)
-            self.parts[table].append(f"{name}/{part}")
+            ev = ev[ev["replicate"] < offset + keep]
+        pq.write_table(indicators_table(result, cols, offset, keep), self.folder / INDICATORS / part)
+        ev.to_parquet(self.folder / EVENTS / part, index=False)
+        self.parts["indicators"].append(f"{INDICATORS}/{part}")
+        self.parts["events"].append(f"{EVENTS}/{part}")
 
     def _next_part(self, schema: pa.Schema) -> None:
         if self._writer is not None:
@@ -87,6 +86,17 @@ class RunTables:
             self._writer.close()
             self._writer = None
         return self.parts
+
+
+def indicators_table(result, cols: dict, offset: int, keep: int) -> pa.Table:
+    """The first ``keep`` members' rows of :func:`sim.core.columns.indicators_frame`, built without pandas."""
+    T = result.compiled.n_months
+    data = {"replicate": np.repeat(np.arange(offset, offset + keep, dtype=np.int64), T),
+            "seed": np.repeat(np.asarray(result.seeds[:keep]).astype(np.int64), T),
+            "month": np.tile(month_index_values(result.compiled).values, keep)}
+    for name, fn in cols.items():
+        data[name] = np.asarray(fn(result), dtype=float)[:keep].reshape(-1)
+    return pa.table(data)
 
 
 def window_totals(result, columns: dict, keys: list[str]) -> dict[str, np.ndarray]:
