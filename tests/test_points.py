@@ -151,3 +151,24 @@ def test_a_table_sweep_does_not_depend_on_chunking_or_executor_and_matches_singl
         single = output_values(model.result(), a.spec.outputs)
         for o in a.spec.outputs:
             assert single[o.label][0] == row[o.label], o.label
+
+
+def test_calibration_particles_run_as_one_table_and_a_rejected_one_gets_nan():
+    from sim.core.columns import indicator_columns, month_index_values
+    from sim.core.compile import compile_scenario
+    from sim.evidence.ensemble import Ensemble
+    from sim.evidence.record import load_record
+    from sim.evidence.targets import build_targets, statistics
+    from sim.run.calibrate.simulate import ParticleChunk, run_particle_chunk
+    loaded = load_scenario(BASELINE)
+    cp = compile_scenario(loaded)
+    targets = tuple(build_targets(load_record(loaded.record_path), month_index_values(cp), ("china", "russia"),
+                                  set(indicator_columns(cp)), None))
+    paths = ("coefficients.trade_diversion", "events.visit.rate")
+    values = np.array([[0.1, 1.0], [0.2, -1.0], [0.25, 2.0]])          # the second: a negative rate
+    seeds = np.array([[101, 102], [103, 104], [105, 106]], dtype=np.int64)
+    _, stats = run_particle_chunk(ParticleChunk(0, str(BASELINE), paths, values, seeds, targets))
+    assert np.isnan(stats[1]).all() and np.isfinite(stats[[0, 2]]).all()
+    model = RelationsModel(BASELINE, rng=106, collect=False, **dict(zip(paths, values[2], strict=True))).run()
+    single = statistics(Ensemble.from_result("one", model.result(), {t.column for t in targets}), list(targets))
+    np.testing.assert_array_equal(stats[2, 1], single[0])

@@ -223,3 +223,11 @@ def test_compare_streams_a_scenario_with_more_replicates_than_a_run_keeps_series
     record = load_record(big.record_path)
     mem = Ensemble.from_run(run(load_scenario(BASELINE), replicates=8, seed=1))
     assert score(big.ensemble, record).overall() == score(mem, record).overall()
+
+
+def test_series_flag_is_checked_and_all_keeps_every_replicate(tmp_path):
+    bad = _cli("run", str(BASELINE), "--series", "0", "--out", str(tmp_path / "x"))
+    assert bad.returncode == 2 and "at least 1" in bad.stderr and not (tmp_path / "x").exists()
+    folder = _streamed(tmp_path / "r", replicates=4, seed=1, series=None, chunk=3)
+    assert set(_table(folder, "indicators")["replicate"]) == {0, 1, 2, 3}
+    assert not Ensemble.from_folder(folder).sampled

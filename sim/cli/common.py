@@ -60,7 +60,7 @@ def series_count(text: str) -> int | None:
     """``--series N`` or ``all`` (None): how many replicates keep their monthly series."""
     if text.strip().lower() == "all":
         return None
-    return _whole_number(text, 0, "expected a number of replicates (0 or more) or 'all', got {v}")
+    return _whole_number(text, 1, "expected a number of replicates (at least 1, for the figures) or 'all', got {v}")
 
 
 def add_results_folder_args(p: argparse.ArgumentParser) -> None:

@@ -45,8 +45,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scoringrules as sr
-from scipy.stats import poisson
 
 from sim.core.errors import UserError
 from sim.core.mechanisms import registry
@@ -158,6 +156,7 @@ def _baselines(group: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_series(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
+    import scoringrules as sr  # here, not at the top: sweep and calibration workers start a second sooner
     df = series_observations(record)
     if df.empty:
         return df
@@ -197,6 +196,8 @@ def _window_months(ens: Ensemble, start, end) -> np.ndarray | None:
 
 
 def score_events(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
+    import scoringrules as sr
+    from scipy.stats import poisson
     counts = record.event_counts(ens.focal)
     wins = record.windows.set_index("id")
     modelled = {c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"}

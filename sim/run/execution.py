@@ -18,6 +18,9 @@ from contextlib import contextmanager
 
 from sim.core.errors import UserError
 
+# What chunk workers run (sweep chunks, calibration particles): imported once by the fork server.
+WORKER_MODULES = ("sim.run.sweep.execute", "sim.run.calibrate.simulate")
+
 
 def ignore_sigint() -> None:
     # The parent handles Ctrl-C (stops submitting, keeps finished chunks); workers just stop with it.
@@ -46,6 +49,10 @@ def make_executor(workers: int, scheduler: str | None, client):
         return None, None
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" in methods:
+        # Workers fork from a server that has imported the chunk code once, rather than each importing
+        # numpy, pandas and pydantic again (a second or more per worker; more than a small chunk's work).
+        ctx.set_forkserver_preload(["__main__", *WORKER_MODULES])
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=ignore_sigint), None
 
 

@@ -1,0 +1,193 @@
+"""Speed and memory at scale: the project's ensembles against mesa.batch_run on the same points.
+
+Prints, in one run:
+
+(a) a sweep of 40 points x 100 replicates (a 5 x 8 grid over two coefficients);
+(b) a sweep of 1,000 Latin-hypercube points x 1 replicate over five parameters;
+(c) one ABC-SMC generation of 1,000 particles (the hindcast calibration's eleven
+    priors, one replicate each);
+
+each with two worker processes and against ``mesa.batch_run(number_processes=2)``
+on the same points (one run per point: a batch run's cost per run does not
+depend on replicates). Rates are runs per second of wall time, start-up
+included; the ratio is ours / batch_run's. Then: 1,000 replicates of the
+baseline through the engine in this process (compile included, best of
+three, with a profile of where the time goes), and the wall time and peak
+memory (max RSS of the process) of ``run.py run`` at 10^4 and 10^5
+replicates, and 10^6 with ``--million``.
+
+    PYTHONPATH=. python benchmarks/bench.py [--workers 2] [--million] [--skip-batch-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sim.core.compile import compile_scenario  # noqa: E402
+from sim.core.engine import run_ensemble  # noqa: E402
+from sim.core.loading import load_scenario  # noqa: E402
+from sim.core.model import RelationsModel  # noqa: E402
+from sim.core.seeds import replicate_seeds  # noqa: E402
+from sim.run.sweep.execute import run_sweep  # noqa: E402
+from sim.run.sweep.results import read_results  # noqa: E402
+from sim.run.sweep.spec import load_sweep  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+CALIBRATION = ROOT / "calibration" / "hindcast_2012.yaml"
+DIVERSION = [0.0, 0.075, 0.15, 0.225, 0.3]
+REVERSION = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+LHS = {"coefficients.trade_diversion": (0.0, 0.3), "coefficients.trust_reversion": (0.2, 0.9),
+       "states.russia.trust.china": (0.3, 0.7), "coefficients.trade_oil_elasticity": (0.0, 1.2),
+       "events.visit.rate": (0.3, 2.5)}
+
+
+class PointModel(RelationsModel):
+    """The Mesa model at one parameter point: how batch_run runs a list of points rather than a product."""
+
+    def __init__(self, scenario=str(BASELINE), *, point: dict, rng=None):
+        super().__init__(scenario, rng=rng, **point)
+
+
+def batch_run(points: list[dict], workers: int) -> tuple[int, float]:
+    import mesa
+    t0 = time.perf_counter()
+    rows = mesa.batch_run(PointModel, parameters={"scenario": [str(BASELINE)], "point": points}, rng=[12345],
+                          number_processes=workers, display_progress=False)
+    return len(rows), time.perf_counter() - t0
+
+
+def sweep(folder: Path, name: str, parameters: str, design: str, replicates: int, chunk_runs: int,
+          workers: int) -> tuple[int, float, list[dict]]:
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\nscenario: {os.path.relpath(BASELINE, folder)}\nparameters:\n{parameters}"
+                    f"design: {design}\nreplicates: {replicates}\nseed: 1\nchunk_runs: {chunk_runs}\n"
+                    "outputs:\n  - {name: trade_2014, column: trade.china.russia, stat: mean, year: 2014}\n"
+                    "  - {name: events, column: events.total, stat: sum}\n")
+    sw = load_sweep(path)
+    t0 = time.perf_counter()
+    run_sweep(sw, folder / name, workers=workers, progress=False)
+    wall = time.perf_counter() - t0
+    manifest, runs = read_results(folder / name)
+    assert (runs["status"] == "ok").all()
+    names = manifest["problem"]["names"]
+    points = runs.groupby("point")[names].first()
+    return len(runs), wall, [{k: float(v) for k, v in row.items()} for _, row in points.iterrows()]
+
+
+def abc_generation(folder: Path, particles: int, workers: int) -> tuple[int, float, list[dict]]:
+    """One generation of ``particles`` (prior draws, one run each) through the calibration's own simulator."""
+    from sim.run.calibrate.outputs import run_calibration
+    from sim.run.calibrate.priors import load_calibration
+    from sim.run.calibrate.simulate import ParticleSimulator
+    text = CALIBRATION.read_text().replace("../scenarios/", f"{(ROOT / 'scenarios').as_posix()}/")
+    text = text.split("budget:")[0] + (f"budget: {{particles: {particles}, generations: 1, initial_factor: 1, "
+                                       f"max_simulations: {particles}, replicates: 1}}\nseed: 2012\n")
+    (folder / "abc.yaml").write_text(text)
+    cal = load_calibration(folder / "abc.yaml")
+    asked = []
+    original = ParticleSimulator.__call__
+
+    def recording(self, values, generation, batch):
+        asked.append(values.copy())
+        return original(self, values, generation, batch)
+
+    ParticleSimulator.__call__ = recording
+    try:
+        t0 = time.perf_counter()
+        run_calibration(cal, folder / "abc", workers=workers, log=lambda s: None)
+        wall = time.perf_counter() - t0
+    finally:
+        ParticleSimulator.__call__ = original
+    values = np.concatenate(asked)
+    return len(values), wall, [dict(zip(cal.paths, map(float, row), strict=True)) for row in values]
+
+
+def replicates_in_process(n: int = 1000, profile: bool = True) -> tuple[float, str]:
+    load_scenario(BASELINE)                       # reading the file is not what is measured
+    best = np.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run_ensemble(compile_scenario(load_scenario(BASELINE)), replicate_seeds(1, n))
+        best = min(best, time.perf_counter() - t0)
+    if not profile:
+        return best, ""
+    prof = cProfile.Profile()
+    prof.enable()
+    run_ensemble(compile_scenario(load_scenario(BASELINE)), replicate_seeds(1, n))
+    prof.disable()
+    stats = pstats.Stats(prof)
+    rows = sorted(((v[2], f"{Path(k[0]).name}:{k[2]}") for k, v in stats.stats.items()), reverse=True)[:8]
+    total = sum(v[2] for v in stats.stats.values())
+    return best, ", ".join(f"{name} {t / total:.0%}" for t, name in rows)
+
+
+def run_memory(n: int, folder: Path) -> tuple[float, float]:
+    """(wall seconds, peak RSS in GB) of ``run.py run`` with n replicates (default flags: scores and figures)."""
+    cmd = [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--replicates", str(n),
+           "--out", str(folder / f"run_{n}"), "--force"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"run with {n} replicates failed")
+    return wall, usage.ru_maxrss / 2**20            # ru_maxrss is in KiB on Linux
+
+
+def line(label: str, n: int, wall: float, ref: tuple[int, float] | None) -> str:
+    rate = n / wall
+    text = f"{label:42s} {n:7d} runs in {wall:7.2f} s = {rate:8.1f} runs/s"
+    if ref is not None:
+        b_rate = ref[0] / ref[1]
+        text += f" | batch_run {ref[0]:5d} runs in {ref[1]:6.1f} s = {b_rate:5.1f} runs/s | ratio {rate / b_rate:4.0f}x"
+    return text
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--million", action="store_true", help="also run.py run with 10^6 replicates (about 25 min)")
+    ap.add_argument("--skip-batch-run", action="store_true", help="skip the mesa.batch_run comparisons")
+    args = ap.parse_args()
+    w = args.workers
+    print(f"cores: {os.cpu_count()}, workers: {w}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        grid = (f"  - {{path: coefficients.trade_diversion, values: {DIVERSION}}}\n"
+                f"  - {{path: coefficients.trust_reversion, values: {REVERSION}}}\n")
+        n, wall, pts = sweep(tmp, "a", grid, "{method: grid}", 100, 1000, w)
+        print(line("(a) sweep, 40 points x 100 replicates", n, wall, None if args.skip_batch_run else
+                   batch_run(pts, w)))
+        lhs = "".join(f"  - {{path: {p}, range: [{lo}, {hi}]}}\n" for p, (lo, hi) in LHS.items())
+        n, wall_b, pts = sweep(tmp, "b", lhs, "{method: lhs, points: 1000}", 1, 250, w)
+        print(line("(b) sweep, 1,000 points x 1 replicate", n, wall_b, None if args.skip_batch_run else
+                   batch_run(pts, w)))
+        n_c, wall_c, pts = abc_generation(tmp, 1000, w)
+        print(line("(c) ABC generation, 1,000 particles", n_c, wall_c, None if args.skip_batch_run else
+                   batch_run(pts, w)))
+        print(f"    per particle {1000 * wall_c / n_c:.2f} ms vs per point in (b) {1000 * wall_b / n:.2f} ms")
+        best, where = replicates_in_process()
+        print(f"1,000 replicates of the baseline, one process, compile included: {best:.3f} s (best of 3)")
+        print(f"    where the time goes (cumulative share): {where}")
+        for n in (10_000, 100_000) + ((1_000_000,) if args.million else ()):
+            wall, rss = run_memory(n, tmp)
+            print(f"run.py run --replicates {n:>9,}: {wall:8.1f} s ({1e3 * wall / n:.2f} ms/replicate), "
+                  f"peak RSS {rss:.2f} GB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
