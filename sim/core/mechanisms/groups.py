@@ -1,0 +1,69 @@
+"""Small vectorised helpers the mechanisms share: grouped sums and a sparse threat matrix.
+
+The monthly rules sum values over pairs (a state's total trade, a club's
+mean trust) thousands of times per run. A Python loop per pair costs more than
+the arithmetic, and matrix products (BLAS) may sum in an order that depends on
+how many members run together, which would break the rule that a member's
+numbers never depend on its neighbours. ``Groups`` sums with
+``np.add.reduceat`` over contiguous runs of each row, so every member's sum is
+formed the same way whatever the ensemble size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Groups:
+    """Sums of selected columns of an (M, N) array into n_out groups, in a fixed order."""
+
+    def __init__(self, columns, targets, n_out: int):
+        columns = np.asarray(columns, dtype=int)
+        targets = np.asarray(targets, dtype=int)
+        order = np.argsort(targets, kind="stable")
+        self.columns = columns[order]
+        sorted_targets = targets[order]
+        self.present = np.unique(sorted_targets)
+        self.starts = np.searchsorted(sorted_targets, self.present)
+        self.n_out = n_out
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((values.shape[0], self.n_out))
+        if len(self.columns):
+            out[:, self.present] = np.add.reduceat(values[:, self.columns], self.starts, axis=1)
+        return out
+
+    def max(self, values: np.ndarray, floor: float = 0.0) -> np.ndarray:
+        out = np.full((values.shape[0], self.n_out), floor)
+        if len(self.columns):
+            out[:, self.present] = np.maximum(np.maximum.reduceat(values[:, self.columns], self.starts, axis=1),
+                                              floor)
+        return out
+
+    def count(self) -> np.ndarray:
+        n = np.zeros(self.n_out)
+        n[self.present] = np.diff(np.append(self.starts, len(self.columns)))
+        return n
+
+
+def with_zero(values: np.ndarray) -> np.ndarray:
+    """Append a column of zeros, so that index -1 (or the last index) reads as 'no such entry'."""
+    return np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)
+
+
+class SparseThreat:
+    """Perceived threat between states, held only where it can be non-zero (a few dozen entries).
+
+    ``pos[a, b]`` is the column of entry (a, b) in ``values`` (M, entries + 1); the last column is zero
+    for pairs that can never perceive a threat.
+    """
+
+    def __init__(self, values: np.ndarray, pos: np.ndarray, rows: Groups):
+        self.values, self.pos, self.rows = values, pos, rows
+
+    def get(self, a, b) -> np.ndarray:
+        return self.values[:, self.pos[a, b]]
+
+    def row_total(self) -> np.ndarray:
+        """(M, S) each state's perceived threat summed over all others."""
+        return self.rows.sum(self.values)
