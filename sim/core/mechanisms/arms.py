@@ -70,6 +70,9 @@ class ArmsCoefficients(CoefficientSet):
                                      note="a client that exports arms itself is supplied less (A7)")
     arms_grade_floor: NonNeg = Param(value=0.25, source="000_75864654e862cb18.txt:61",
                                      note="engines and helicopters still sell when top systems are withheld")
+    arms_order_book_months: ranged(1.0, None) = Param(
+        value=60.0, source="001_e7aa02c26cd915e1.txt:70",
+        note="a seller judges its order book against the last few years' (orders for 5-7 years, 001:70)")
     arms_grade_bias: Param = Param(value=0.0, assumption="grade offered with no pressure either way: middling")
     arms_grade_speed: NonNeg = Param(value=1.0, assumption="per year: release policy shifts over about a year")
     arms_delivery_event_size: Positive = Param(value=0.4, unit="bn USD",
@@ -89,14 +92,15 @@ class Arms(Mechanism):
     equations = (
         "grade_target[i->j] = sigmoid(arms_grade_bias - arms_copy_fear_weight * copy_fear * exp(-arms_fear_trust_"
         "relief * (trust[i->j] - trust_reference)) + arms_revenue_need * (energy_i * max(0, 1 - p/oil_reference) "
-        "+ max(0, 1 - backlog_i/backlog_ref_i)) + arms_isolation_boost * isolation_i - arms_rival_restraint * "
+        "+ max(0, 1 - backlog_i/order_book_i)) + arms_isolation_boost * isolation_i - arms_rival_restraint * "
         "sum over i's other clients k of trust[i->k] * threat[k,j] + arms_urgency * max(0, capability_j/capability_i "
         "- 0.5) - arms_competition * max(0, capability_j - 0.6)); grade moves toward it at arms_grade_speed per year. "
         "contracts[i->j] ~ Poisson(arms_contract_rate * max(0, capability_i - capability_j) * (arms_grade_floor + "
         "grade) * trust[j->i] / "
         "trust_reference * (1 + arms_threat_boost * threat_j)); value = contracts * arms_contract_value * (1 + "
         "arms_grade_premium * grade) * lognormal(arms_contract_value_spread); delivered = backlog / "
-        "(arms_delivery_months * (1 + arms_delivery_slip * backlog_i / backlog_ref_i)); capability += growth/12 * "
+        "(arms_delivery_months * (1 + arms_delivery_slip * backlog_i / order_book_i)); order_book_i moves toward "
+        "backlog_i by 1/arms_order_book_months a month; capability += growth/12 * "
         "(1 - capability) + arms_copying * grade * copy_fear / 0.5 * delivered (a buyer the seller fears will copy "
         "is one that can).")
     ids = {key: Coverage("rule", text) for key, text in {
@@ -116,7 +120,8 @@ class Arms(Mechanism):
     state_vars = (StateVar("capability", "states", "capability0", lo=0.0, hi=1.0, jump="arms_capability",
                            unit="capability (0–1, frontier = 1)"),
                   StateVar("backlog", "pairs:arms", "backlog0", lo=0.0, record=False, unit="bn USD"),
-                  StateVar("grade", "pairs:arms", "grade0", lo=0.0, hi=1.0, unit="grade (0–1)"))
+                  StateVar("grade", "pairs:arms", "grade0", lo=0.0, hi=1.0, unit="grade (0–1)"),
+                  StateVar("order_book_avg", "states", "zeros_states", record=False, unit="bn USD"))
     flows = (Flow("arms_contracts", "pairs:arms", "bn USD signed in the month"),
              Flow("arms_deliveries", "pairs:arms", "bn USD delivered in the month"))
     draws = (Draw("arms.value", "normal", lambda cp: [f"{cp.states[i]}>{cp.states[j]}" for i, j in _pairs_of(cp)]),
@@ -205,7 +210,7 @@ class Arms(Mechanism):
         if not len(cp.pairs["arms"]):
             return
         total0 = self._seller_totals(eng, eng.state["backlog"])
-        eng.cache["backlog_ref"] = np.maximum(total0, 3.0 * eng.k["arms_contract_value"])  # about three contracts
+        eng.state["order_book_avg"] = np.maximum(total0, 3.0 * eng.k["arms_contract_value"]) * np.ones((eng.M, 1))
         from sim.core.mechanisms.perception import MECHANISM as perception
         target = self.grade_target(eng, perception.perceive(eng, 0), 0)
         given = eng.pick("grade_given") * np.ones_like(target)
@@ -227,7 +232,7 @@ class Arms(Mechanism):
         price = eng.cp.arrays.get("energy_price")
         cheap = (np.maximum(0.0, 1.0 - eng.at("energy_price", t)[:, None] / k["oil_reference"])
                  if price is not None else 0.0)
-        orders = np.maximum(0.0, 1.0 - self._seller_totals(eng, eng.state["backlog"]) / eng.cache["backlog_ref"])
+        orders = np.maximum(0.0, 1.0 - self._seller_totals(eng, eng.state["backlog"]) / eng.state["order_book_avg"])
         need = k["arms_revenue_need"] * (eng.at("energy_export_share", t) * cheap + orders)
         restraint = np.zeros_like(trust)
         for p, (i, j) in enumerate(cp.pairs["arms"]):
@@ -259,7 +264,9 @@ class Arms(Mechanism):
         value = (n_contracts * k["arms_contract_value"] * (1.0 + k["arms_grade_premium"] * grade)
                  * np.exp(spread * month.draws["arms.value"] - 0.5 * spread * spread) + scripted[..., 0])
         B += value
-        load = self._seller_totals(eng, B)[:, sellers] / eng.cache["backlog_ref"][:, sellers]
+        totals, avg = self._seller_totals(eng, B), eng.state["order_book_avg"]
+        load = totals[:, sellers] / avg[:, sellers]
+        avg += (totals - avg) / k["arms_order_book_months"]
         delivered = B / (k["arms_delivery_months"] * (1.0 + k["arms_delivery_slip"] * load))
         B -= delivered
         C += eng.pick("cap_growth") * (1.0 - C)

@@ -22,7 +22,7 @@ from sim.core.params import NonNeg, Param, ranged
 class PerceptionCoefficients(CoefficientSet):
     threat_from_distrust: NonNeg = Param(
         value=0.5, source="004_428dc53703d8f109.txt:132-139",
-        note="a partner trusted less than at the start is perceived as more of a threat; size is a judgement")
+        note="a partner trusted below the reference is perceived as a threat; size is a judgement")
     threat_from_sanctions: NonNeg = Param(
         value=0.3, source="004_428dc53703d8f109.txt:1-9", note="sanctions are read as hostility; size is a judgement")
     isolation_from_distrust: NonNeg = Param(
@@ -45,7 +45,8 @@ class Perception(Mechanism):
     order = 8
     title = "Perception: threat, isolation, dependence, size, rivalry, crises"
     equations = (
-        "threat[i,j] = scripted threat + threat_from_distrust * (trust0[i->j] - trust[i->j]) + threat_from_sanctions "
+        "threat[i,j] = scripted threat + threat_from_distrust * max(0, trust_reference - trust[i->j]) + "
+        "threat_from_sanctions "
         "* sanction[j,i], in [0, 1]; shared[i,j] = sum over k of min(threat[i,k], threat[j,k]); isolation_i = "
         "exposure_i * sanctions on i + isolation_from_distrust * sum over i's partners j, weighted by gdp_j, of "
         "max(0, trust_reference - trust[i->j]); trade_share[i,j] = (exports i->j + j->i) / i's trade; size[i,j] = "
@@ -150,7 +151,8 @@ class Perception(Mechanism):
         cp, k = eng.cp, eng.k
         vals = eng.at("threat_entries", t) + k["threat_from_sanctions"] * eng.at("sanction_entries", t)
         vals = vals * np.ones((eng.M, 1))
-        vals[:, cp.fixed["threat_tracked"]] += k["threat_from_distrust"] * (eng.pick("trust0") - eng.state["trust"])
+        vals[:, cp.fixed["threat_tracked"]] += k["threat_from_distrust"] * np.maximum(
+            0.0, k["trust_reference"] - eng.state["trust"])
         np.clip(vals, 0.0, 1.0, out=vals)
         return SparseThreat(with_zero(vals), cp.fixed["threat_pos"], eng.cache["perception"]["rows"])
 

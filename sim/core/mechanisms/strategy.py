@@ -2,7 +2,8 @@
 
 The documents describe a "strategic partnership without alliance": each side
 leans toward the other as far as its situation makes worthwhile. A state
-leans more when it is isolated (X10, P4), shares threats with the partner
+leans more when it is isolated (X10, P4; toward partners that
+neither threaten nor sanction it), shares threats with the partner
 (X1, X4), trusts it, or is in recession while the partner grows (T7); it
 leans less when the partner would make it the junior party (P5, unless
 isolation leaves no choice, P4) and when it trades much with the states its
@@ -51,7 +52,8 @@ class Strategy(Mechanism):
     order = 9
     title = "Strategy: leaning toward or hedging against each partner"
     equations = (
-        "lean_target[i->j] = sigmoid(lean_bias + lean_isolation * isolation_i + lean_shared_threat * shared[i,j] "
+        "lean_target[i->j] = sigmoid(lean_bias + lean_isolation * isolation_i * (1 - threat[i,j]) * "
+        "(1 - sanction[j,i]) + lean_shared_threat * shared[i,j] "
         "+ lean_trust * (trust[i->j] - trust_reference) - lean_junior * junior[i,j] * (1 - isolation_i) "
         "- lean_western_dependence * adversary_trade[i,j] + lean_recession * recession_i * max(0, growth_j - "
         "growth_i)); junior = max(0, 2 * size[i,j] - 1); adversary_trade[i,j] = sum over k of i's trade share "
@@ -84,7 +86,8 @@ class Strategy(Mechanism):
         growth = eng.at("growth", view["t"]) * np.ones((eng.M, 1))
         junior = np.maximum(0.0, 2.0 * view["size"] - 1.0)
         adversary = self._adversary_trade(cp, view, ti, tj)
-        z = (k["lean_bias"] + k["lean_isolation"] * iso[:, ti] + k["lean_shared_threat"] * view["shared"]
+        refuge = (1.0 - view["threat"].get(ti, tj)) * (1.0 - eng.at("sanctions", view["t"])[:, tj, ti])
+        z = (k["lean_bias"] + k["lean_isolation"] * iso[:, ti] * refuge + k["lean_shared_threat"] * view["shared"]
              + k["lean_trust"] * (eng.state["trust"] - k["trust_reference"])
              - k["lean_junior"] * junior * (1.0 - iso[:, ti])
              - k["lean_western_dependence"] * adversary

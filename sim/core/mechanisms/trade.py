@@ -74,7 +74,7 @@ class Trade(Mechanism):
     equations = (
         "target[i->j] = X0 * (gdp_j/gdp_j0)^trade_income_elasticity * (gdp_i/gdp_i0)^trade_supply_elasticity * "
         "exp(trend_i * years) * (1 - e_ij + e_ij * (p/p0)^trade_oil_elasticity * leverage_ij) * "
-        "exp(trade_trust_effect * d mean_trust + trade_lean_effect * d mean_lean) * (1 - trade_sanction_loss * "
+        "exp(trade_trust_effect * d mean_trust + trade_lean_effect * (mean_lean - 1/2)) * (1 - trade_sanction_loss * "
         "sanctioned_ij) + infrastructure_ij + rerouted_ij; leverage_ij = 1 - trade_energy_leverage * (rise of j's "
         "fuel imports from other suppliers, as a share); rerouted = trade_diversion * trade lost by i (or j) on "
         "sanctioned pairs, shared among i's (j's) open partners by current flow * (1 + lean); "
@@ -150,7 +150,13 @@ class Trade(Mechanism):
         return np.stack(np.broadcast_arrays(*cols), axis=-1) if cols else np.zeros((1, b.T, 0))
 
     def init(self, eng) -> None:
-        eng.cache["trade_pol0"] = self._political(eng)
+        # Trust moves the target relative to the first month; lean relative to neutral (1/2), so that a state
+        # that leans in (or away) from the start trades more (or less) than its first-month level.
+        cp, k = eng.cp, eng.k
+        fwd, back = cp.fixed["trade_trust_idx"], cp.fixed["trade_back_idx"]
+        Tr = eng.state["trust"]
+        eng.cache["trade_pol0"] = (k["trade_trust_effect"] * 0.5 * (Tr[:, fwd] + Tr[:, back])
+                                   + k["trade_lean_effect"] * 0.5)
         eng.cache["energy_alt0"] = self._alternatives(eng, eng.at("energy_pair", 0))
 
     @staticmethod

@@ -33,7 +33,7 @@ class TrustCoefficients(CoefficientSet):
                                note="a state that leans toward a partner comes to trust it; per year")
     trust_alignment: NonNeg = Param(value=0.2, source="003_3886cf81219507be.txt:103",
                                     note="members aligned with the same club trust each other more (O5, O7)")
-    trust_arms_to_rivals: NonNeg = Param(value=0.5, source="001_e7aa02c26cd915e1.txt:82-84",
+    trust_arms_to_rivals: NonNeg = Param(value=0.03, source="001_e7aa02c26cd915e1.txt:82-84",
                                          note="a seller arming one's rivals loses trust (A12); per bn USD a year")
     trust_event_effect: Param = Param(
         value=0.0005, assumption="trust change per Goldstein point of departure from the usual flow")
@@ -58,7 +58,7 @@ class Trust(Mechanism):
     title = "Trust"
     equations = (
         "d trust[i->j] / month = (trust_shared_threat * d shared[i,j] - trust_rivalry * d rivalry[i,j] + trust_lean "
-        "* d lean[i->j] + trust_alignment * d common_alignment[i,j] - trust_sanction * sanction[j,i] - "
+        "* (lean[i->j] - 1/2) + trust_alignment * d common_alignment[i,j] - trust_sanction * sanction[j,i] - "
         "trust_arms_to_rivals * arms j delivers to i's threats) / 12 + trust_reversion / 12 * (trust0 - trust) + "
         "trust_noise / sqrt(12) * z + trust_event_effect * (1 + trust_isolation_response * isolation_i) * "
         "(g[i->j] - g_avg[i->j]), positive departures scaled by max(0, trust_ceiling - trust) / trust_ceiling; "
@@ -160,7 +160,7 @@ class Trust(Mechanism):
         rivals = self._arms_to_rivals(eng, month)
         return (k["trust_shared_threat"] * (now["shared"] - ref["shared"])
                 - k["trust_rivalry"] * (now["rivalry"] - ref["rivalry"])
-                + k["trust_lean"] * (now["lean"] - ref["lean"])
+                + k["trust_lean"] * (now["lean"] - 0.5)
                 + k["trust_alignment"] * (now["common"] - ref["common"])
                 - k["trust_sanction"] * np.swapaxes(eng.at("sanctions", month.t), 1, 2)[:, ti, tj]
                 - k["trust_arms_to_rivals"] * rivals) / 12.0
