@@ -21,12 +21,13 @@ from sim.core.params import NonNeg, Param, Unit
 
 class AlignmentCoefficients(CoefficientSet):
     alignment_reversion: NonNeg = Param(value=0.3, assumption="per year; calibrate")
-    alignment_meeting_gain: Unit = Param(value=0.03, assumption="share of the remaining gap closed by one meeting")
+    alignment_meeting_gain: Unit = Param(value=0.015, assumption="share of the remaining gap closed by one meeting; "
+                                                                 "clubs meet several times a year")
     alignment_threat_gain: NonNeg = Param(value=0.1, source="003_3886cf81219507be.txt:65",
                                           note="insecurity raises a member's appetite for a security club (X8)")
     alignment_rivalry_loss: NonNeg = Param(value=0.2, source="000_75864654e862cb18.txt:95-97",
                                            note="rivalry blocks an economic club (O2)")
-    alignment_trade_pull: NonNeg = Param(value=0.5, source="004_428dc53703d8f109.txt:157-158",
+    alignment_trade_pull: NonNeg = Param(value=0.2, source="004_428dc53703d8f109.txt:157-158",
                                          note="members follow the money: a rising trade share with a club's members "
                                               "draws a state in (O10); size is a judgement")
     alignment_noise: NonNeg = Param(value=0.05, assumption="yearly s.d. of alignment shifts not explained above")
@@ -41,7 +42,8 @@ class Alignment(Mechanism):
         "- alignment_rivalry_loss * rivalry_s * economy_o(t)) / 12 + alignment_trade_pull / 12 * (trade share of s "
         "with o's other members - its start value) + alignment_noise / sqrt(12) * u) + alignment_reversion / 12 * "
         "(alignment0 - alignment) + alignment_meeting_gain * meets[o] * member[s,o] * (1 - alignment); clipped to "
-        "[0, 1]. threat_s is s's perceived threat summed over all others, rivalry_s its perceived rivalry; u is a "
+        "[0, 1]. threat_s is s's perceived threat summed over all others (at most 1), rivalry_s its perceived "
+        "rivalry; u is a "
         "uniform shock with mean 0 and s.d. 1.")
     ids = {
         "O3": Coverage("rule", "perceived rivalry lowers alignment with economic clubs"),
@@ -102,7 +104,7 @@ class Alignment(Mechanism):
         rivalry = np.zeros((eng.M, len(cp.states)))
         for p, i in enumerate(ti):
             rivalry[:, i] += v["rivalry"][:, p]
-        threat = v["threat"].row_total()
+        threat = np.minimum(v["threat"].row_total(), 1.0)
         sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
         noise = np.zeros_like(A)
         cells = cp.fixed["align_cells"]

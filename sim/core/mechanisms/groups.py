@@ -46,6 +46,25 @@ class Groups:
         return n
 
 
+def ordered_sum(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along an axis one slice at a time, so that adding an entity (a zero slice) never regroups the others."""
+    values = np.moveaxis(values, axis, 0)
+    out = np.zeros(values.shape[1:], dtype=float)
+    for part in values:
+        out = out + part
+    return out
+
+
+def member_groups(cache: dict, members: np.ndarray) -> tuple[Groups, np.ndarray]:
+    """Groups summing (M, S * O) state-by-organisation values over each organisation's current members."""
+    key = members.tobytes()
+    if key not in cache:
+        n_orgs = members.shape[1]
+        cells = np.argwhere(members)
+        cache[key] = (Groups(cells[:, 0] * n_orgs + cells[:, 1], cells[:, 1], n_orgs), members.sum(axis=0))
+    return cache[key]
+
+
 def with_zero(values: np.ndarray) -> np.ndarray:
     """Append a column of zeros, so that index -1 (or the last index) reads as 'no such entry'."""
     return np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)

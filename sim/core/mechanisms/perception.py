@@ -178,7 +178,7 @@ class Perception(Mechanism):
     def _isolation(eng, t, G) -> np.ndarray:
         cp, k, c = eng.cp, eng.k, eng.cache["perception"]
         ti, tj = pair_index(cp)
-        pressure = eng.at("sanctions_exposure", t) * np.minimum(eng.at("sanctions", t).sum(axis=1), 1.0)
+        pressure = eng.at("sanctions_exposure", t) * eng.at("sanction_pressure", t)
         weight = c["by_truster"].sum(G[:, tj])
         share = G[:, tj] / np.maximum(weight[:, ti], 1e-12)
         distrust = c["by_truster"].sum(share * np.maximum(0.0, k["trust_reference"] - eng.state["trust"]))

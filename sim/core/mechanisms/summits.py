@@ -27,6 +27,7 @@ from sim.core.mechanisms.base import (
     recorded,
 )
 from sim.core.mechanisms.events import calendar_prob
+from sim.core.mechanisms.groups import member_groups, ordered_sum
 from sim.core.params import NonNeg, Param, Unit
 from sim.core.time import month_index
 
@@ -61,8 +62,8 @@ class Summits(Mechanism):
         "meets[o](t) ~ Bernoulli(summit calendar probability); the focal pair has a multilateral meeting when the "
         "organisation meets and both take part; a sideline leader meeting follows with probability "
         "sideline_meeting_probability * pair_trust * (1 + coordination_sideline_effect * (coordination_o - "
-        "coordination_o(0))). security_o -> security0 + agenda_threat_response * (mean member threat - its start "
-        "value); economy_o -> economy0 - agenda_rivalry_block * (max rivalry between members - its start value), "
+        "coordination_o(0))). security_o -> security0 + agenda_threat_response * mean over members of the rise "
+        "of their perceived threat (each at most 1) since the first month; economy_o -> economy0 - agenda_rivalry_block * (max rivalry between members - its start value), "
         "both at agenda_speed per year, in [0, 1]; blocked[i,j] = max over organisations of both of that rivalry "
         "times the economic agenda; coordination_o = mean member alignment * mean trust between members.")
     ids = {
@@ -121,27 +122,30 @@ class Summits(Mechanism):
     def init(self, eng) -> None:
         eng.cache["org_pairs"] = member_pairs(eng.cp)
         eng.cache["coordination0"] = self._coordination(eng, 0)
-        eng.cache["member_threat0"], eng.cache["member_rivalry0"] = self._pressures(eng, 0, None)
+        from sim.core.mechanisms.perception import MECHANISM as perception
+        view = perception.perceive(eng, 0)
+        # each state's own first-month threat: a club that forms later starts from its members' levels
+        eng.cache["state_threat0"] = np.minimum(view["threat"].row_total(), 1.0)
+        _, eng.cache["member_rivalry0"] = self._pressures(eng, 0, view)
 
     def _coordination(self, eng, t: int) -> np.ndarray:
         cp, A, Tr = eng.cp, eng.state["alignment"], eng.state["trust"]
-        mem = eng.at("members", t)
+        groups, n = member_groups(eng.cache.setdefault("member_groups", {}), eng.at("members", t)[0])
+        align = groups.sum(A.reshape(eng.M, -1)) / np.maximum(n, 1)
         out = np.zeros((eng.M, len(cp.orgs)))
         for o, pairs in enumerate(eng.cache["org_pairs"]):
-            n = mem[:, :, o].sum(axis=1)
-            align = np.where(n > 0, (A[:, :, o] * mem[:, :, o]).sum(axis=1) / np.maximum(n, 1), 0.0)
-            trust = np.mean([Tr[:, p] for p in pairs], axis=0) if pairs else 0.5
-            out[:, o] = align * trust
+            trust = ordered_sum(Tr[:, pairs], axis=1) / len(pairs) if pairs else 0.5
+            out[:, o] = align[:, o] * trust
         return out
 
     def _pressures(self, eng, t: int, view) -> tuple[np.ndarray, np.ndarray]:
-        """(M, O) members' mean total perceived threat, and the largest rivalry between members."""
-        from sim.core.mechanisms.perception import MECHANISM as perception
-        view = view or perception.perceive(eng, t)
-        mem = eng.at("members", t) * np.ones((eng.M, 1, 1))
-        total = view["threat"].row_total()
-        n = mem.sum(axis=1)
-        threat = np.where(n > 0, (total[:, :, None] * mem).sum(axis=1) / np.maximum(n, 1), 0.0)
+        """(M, O) the mean rise of members' perceived threat since the first month, and the largest rivalry
+        between members."""
+        groups, n = member_groups(eng.cache.setdefault("member_groups", {}), eng.at("members", t)[0])
+        total = np.minimum(view["threat"].row_total(), 1.0)
+        total = total - eng.cache["state_threat0"]
+        n_orgs = len(eng.cp.orgs)
+        threat = groups.sum(np.repeat(total, n_orgs, axis=1)) / np.maximum(n, 1)
         rivalry = np.zeros_like(threat)
         riv = view.get("rivalry", eng.at("rivalry", t)[:, eng.cp.fixed["trust_i"], eng.cp.fixed["trust_j"]]
                        * np.ones((eng.M, 1)))
@@ -155,7 +159,7 @@ class Summits(Mechanism):
         threat, rivalry = self._pressures(eng, month.t, month.values)
         sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
         sec += k["agenda_speed"] / 12.0 * (np.clip(eng.pick("agenda_security0") + k["agenda_threat_response"]
-                                                   * (threat - eng.cache["member_threat0"]), 0, 1) - sec)
+                                                   * threat, 0, 1) - sec)
         eco += k["agenda_speed"] / 12.0 * (np.clip(eng.pick("agenda_economy0") - k["agenda_rivalry_block"]
                                                    * (rivalry - eng.cache["member_rivalry0"]), 0, 1) - eco)
         blocked = eng.state["blocked"]

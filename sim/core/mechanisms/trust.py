@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded
+from sim.core.mechanisms.groups import ordered_sum
 from sim.core.mechanisms.perception import pair_index
 from sim.core.params import NonNeg, Param, Unit, ranged
 from sim.core.taxonomy import EVENT_TYPES
@@ -152,7 +153,7 @@ class Trust(Mechanism):
         """(M, trust pairs) the structural part of the monthly change, relative to the first month."""
         cp, k, v = eng.cp, eng.k, month.values
         ti, tj = pair_index(cp)
-        common = np.minimum(eng.state["alignment"][:, ti], eng.state["alignment"][:, tj]).sum(axis=2)
+        common = ordered_sum(np.minimum(eng.state["alignment"][:, ti], eng.state["alignment"][:, tj]), axis=2)
         now = {"shared": v["shared"], "rivalry": v["rivalry"], "lean": eng.state["lean"], "common": common}
         if eng.cache["trust_ref"] is None:
             eng.cache["trust_ref"] = {key: arr.copy() for key, arr in now.items()}

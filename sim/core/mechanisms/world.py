@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import ColumnFamily, Coverage, Mechanism, prepared
+from sim.core.mechanisms.groups import ordered_sum
 from sim.core.time import month_index
 
 
@@ -98,6 +99,7 @@ class World(Mechanism):
                         P["sanctions"][:, t:end, b.si[by], b.si[on]] += val[:, None]
         for key in ("sanctions", "threat", "rivalry"):
             np.clip(P[key], 0.0, 1.0, out=P[key])
+        P["sanction_pressure"] = np.minimum(ordered_sum(P["sanctions"], axis=2), 1.0)   # (points, T, on)
         roles = driver_roles(sc)
         for kind, users in roles.items():
             for did, eff in users:
