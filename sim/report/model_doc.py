@@ -157,7 +157,9 @@ def _coverage_table() -> list[str]:
         entries = cov.get(mid, [])
         status = status_of(entries)
         counts[status] += 1
-        how = "; ".join(f"{m}: {t}" for m, _, t in entries) if entries else (why or "not yet modelled")
+        how = "; ".join(f"{m}: {t}" for m, _, t in entries) if entries else ""
+        if status != "rule":
+            how = f"{how}{'. ' if how else ''}Why not a rule: {why or 'no module covers it yet'}"
         rows.append(f"| {mid} | {title} | {status} | {how} |")
     return (["## 8. Coverage of ../shared/MECHANISMS.md", "",
              f"{counts['rule']} of {len(CATALOG)} mechanisms are state-dependent rules with feedback, "
