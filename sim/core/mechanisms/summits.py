@@ -63,7 +63,8 @@ class Summits(Mechanism):
         "organisation meets and both take part; a sideline leader meeting follows with probability "
         "sideline_meeting_probability * pair_trust * (1 + coordination_sideline_effect * (coordination_o - "
         "coordination_o(0))). security_o -> security0 + agenda_threat_response * mean over members of the rise "
-        "of their perceived threat (each at most 1) since the first month; economy_o -> economy0 - agenda_rivalry_block * (max rivalry between members - its start value), "
+        "of their perceived threat (each at most 1) since the first month; economy_o -> economy0 - "
+        "agenda_rivalry_block * (max rivalry between members - its start value), "
         "both at agenda_speed per year, in [0, 1]; blocked[i,j] = max over organisations of both of that rivalry "
         "times the economic agenda; coordination_o = mean member alignment * mean trust between members.")
     ids = {
