@@ -98,6 +98,8 @@ class Compiled:
             return list(self.states)
         if index == "orgs":
             return list(self.orgs)
+        if index == "cells":
+            return [f"{self.states[s]}@{self.orgs[o]}" for s, o in self.fixed["align_cells"]]
         return [f"{s}@{o}" for s in self.states for o in self.orgs]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded
+from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Flow, Mechanism, StateVar, recorded
 from sim.core.mechanisms.groups import Groups
 from sim.core.mechanisms.perception import pair_index
 from sim.core.params import NonNeg, Param, Unit
@@ -52,7 +52,8 @@ class Alignment(Mechanism):
     }
     Coefficients = AlignmentCoefficients
     state_vars = (StateVar("alignment", "states*orgs", "alignment0", lo=0.0, hi=1.0, jump="alignment",
-                           unit="alignment (0–1)"),)
+                           unit="alignment (0–1)", record=False),)
+    flows = (Flow("alignment_cells", "cells", "alignment (0–1)"),)   # recorded only where a state takes part
     draws = (Draw("alignment.noise", "uniform",
                   lambda cp: [f"{cp.states[s]}@{cp.orgs[o]}" for s, o in cp.fixed["align_cells"]]),)
     families = (ColumnFamily("alignment", "alignment (0–1)", "a state's alignment with an organisation"),)
@@ -118,11 +119,11 @@ class Alignment(Mechanism):
         A += (push * mem + k["alignment_reversion"][:, :, None] / 12.0 * (eng.pick("alignment0") - A)
               + k["alignment_meeting_gain"][:, :, None] * (v["meets"][:, None, :] & mem) * (1.0 - A))
         np.clip(A, 0.0, 1.0, out=A)
+        month.values["alignment_cells"] = A[:, cells[:, 0], cells[:, 1]]
 
     def columns(self, cp) -> dict:
-        ever = cp.arrays["participants"][0].any(axis=0) | (cp.arrays["alignment0"][0] > 0)
-        return {f"alignment.{s}.{org}": recorded("alignment", (i, o))
-                for i, s in enumerate(cp.states) for o, org in enumerate(cp.orgs) if ever[i, o]}
+        return {f"alignment.{cp.states[s]}.{cp.orgs[o]}": recorded("alignment_cells", (n,))
+                for n, (s, o) in enumerate(cp.fixed["align_cells"])}
 
 
 MECHANISM = Alignment()

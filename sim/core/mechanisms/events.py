@@ -173,8 +173,8 @@ class Events(Mechanism):
         b.put_fixed("ch.scheduled", sched)
         b.put("sched_prob", np.stack(np.broadcast_arrays(*cols), axis=-1) if cols else np.zeros((1, b.T, 0)))
 
-    def signals(self, eng, month) -> np.ndarray:
-        """(M, channels, signals) this month's value of every response signal for every stochastic channel."""
+    def signals(self, eng, month) -> dict[str, np.ndarray]:
+        """Signal name -> (M, channels) this month's value for every stochastic channel."""
         cp, v, st = eng.cp, month.values, eng.state
         fwd, back, a, t = cp.fixed["ev_fwd"], cp.fixed["ev_back"], cp.fixed["ev_init"], cp.fixed["ev_target"]
         directed = cp.fixed["ev_directed"]
@@ -196,7 +196,7 @@ class Events(Mechanism):
                "hostility": np.minimum(1.0, np.where(directed, hostile[:, fwd],
                                                      np.maximum(hostile[:, fwd], hostile[:, back]))),
                "exposure": self._exposure(eng, month)}
-        return np.stack([sig[name] for name in RESPONSE_NAMES], axis=-1)
+        return sig
 
     @staticmethod
     def _exposure(eng, month) -> np.ndarray:
@@ -224,8 +224,11 @@ class Events(Mechanism):
         if len(stochastic):
             fwd, back, directed = cp.fixed["ev_fwd"], cp.fixed["ev_back"], cp.fixed["ev_directed"]
             trust = np.where(directed, Tr[:, fwd], 0.5 * (Tr[:, fwd] + Tr[:, back]))
-            exponent = (eng.pick("event_sens") * (trust - k["trust_reference"])
-                        + (eng.pick("event_resp") * self.signals(eng, month)).sum(axis=-1))
+            exponent = eng.pick("event_sens") * (trust - k["trust_reference"])
+            resp, sig = eng.pick("event_resp"), self.signals(eng, month)
+            for r, name in enumerate(RESPONSE_NAMES):      # a fixed order: the same sum for every member
+                if resp[:, :, r].any():
+                    exponent = exponent + resp[:, :, r] * sig[name]
             lam = eng.at("event_rate", month.t) * np.exp(np.minimum(exponent, 8.0))
             month.counts[:, stochastic] = poisson_from_uniform(lam, month.draws["events.stochastic"])
         if len(sched):

@@ -4,9 +4,9 @@ The monthly rules sum values over pairs (a state's total trade, a club's
 mean trust) thousands of times per run. A Python loop per pair costs more than
 the arithmetic, and matrix products (BLAS) may sum in an order that depends on
 how many members run together, which would break the rule that a member's
-numbers never depend on its neighbours. ``Groups`` sums with
-``np.add.reduceat`` over contiguous runs of each row, so every member's sum is
-formed the same way whatever the ensemble size.
+numbers never depend on its neighbours. ``Groups`` adds each
+group's terms one at a time, so every member's sum is formed the same way
+whatever the ensemble size, and a zero term can come or go without a trace.
 """
 
 from __future__ import annotations
@@ -15,35 +15,56 @@ import numpy as np
 
 
 class Groups:
-    """Sums of selected columns of an (M, N) array into n_out groups, in a fixed order."""
+    """Sums of selected columns of an (M, N) array into n_out groups, in a fixed order.
+
+    Each group is added up one term at a time, in the order its columns were given: so a member's sum
+    never depends on how many members run beside it, and a term that is zero (an entity or event channel
+    that does nothing) can be added or removed without changing the sum's bits.
+    """
 
     def __init__(self, columns, targets, n_out: int):
         columns = np.asarray(columns, dtype=int)
         targets = np.asarray(targets, dtype=int)
         order = np.argsort(targets, kind="stable")
-        self.columns = columns[order]
-        sorted_targets = targets[order]
-        self.present = np.unique(sorted_targets)
-        self.starts = np.searchsorted(sorted_targets, self.present)
+        columns, targets = columns[order], targets[order]
+        self.present = np.unique(targets)
         self.n_out = n_out
+        sizes = [int((targets == g).sum()) for g in self.present]
+        width = max(sizes, default=0)
+        self.pad = -1                                  # index of the zero column appended to the values
+        self.layout = np.full((len(self.present), width), self.pad, dtype=int)
+        start = 0
+        for row, size in enumerate(sizes):
+            self.layout[row, :size] = columns[start:start + size]
+            start += size
+        self.sizes = np.zeros(n_out)
+        self.sizes[self.present] = sizes
+
+    def _terms(self, values: np.ndarray):
+        ext = np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)
+        for k in range(self.layout.shape[1]):
+            yield ext[:, self.layout[:, k]]
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         out = np.zeros((values.shape[0], self.n_out))
-        if len(self.columns):
-            out[:, self.present] = np.add.reduceat(values[:, self.columns], self.starts, axis=1)
+        acc = None
+        for term in self._terms(values):
+            acc = term if acc is None else acc + term
+        if acc is not None:
+            out[:, self.present] = acc
         return out
 
     def max(self, values: np.ndarray, floor: float = 0.0) -> np.ndarray:
         out = np.full((values.shape[0], self.n_out), floor)
-        if len(self.columns):
-            out[:, self.present] = np.maximum(np.maximum.reduceat(values[:, self.columns], self.starts, axis=1),
-                                              floor)
+        acc = None
+        for term in self._terms(values):
+            acc = term if acc is None else np.maximum(acc, term)
+        if acc is not None:
+            out[:, self.present] = np.maximum(acc, floor)
         return out
 
     def count(self) -> np.ndarray:
-        n = np.zeros(self.n_out)
-        n[self.present] = np.diff(np.append(self.starts, len(self.columns)))
-        return n
+        return self.sizes
 
 
 def ordered_sum(values: np.ndarray, axis: int) -> np.ndarray:

@@ -108,16 +108,22 @@ class Trust(Mechanism):
 
     @staticmethod
     def _impulse_map(b, gold: np.ndarray) -> None:
-        """Per channel: the trust pair of its target (toward the initiator) and of the initiator, and gold."""
-        to_target, to_self, self_w = [], [], []
-        for ch in b.channels:
+        """(channels, trust pairs) Goldstein tenths each channel's event adds to each direction of trust:
+        to the target's trust in the initiator, and (all of it for events of a pair, a share for gestures)
+        to the initiator's own. Integer tenths, so the monthly sums are exact in any order."""
+        tenths = np.rint(gold * 10.0)
+        if not np.allclose(tenths / 10.0, gold):
+            raise RuntimeError("Goldstein weights must be multiples of 0.1")
+        to_target = np.zeros((len(b.channels), len(b.pairs["trust"])))
+        to_self = np.zeros_like(to_target)
+        for c, ch in enumerate(b.channels):
             a, t = b.si[ch.actors[0]], b.si[ch.actors[-1]]
-            to_target.append(b.trust_index((t, a)) if (t, a) in b.pairs["trust"] else -1)
-            to_self.append(b.trust_index((a, t)) if (a, t) in b.pairs["trust"] else -1)
-            self_w.append(1.0 if not ch.directed else 0.0)
-        b.put_fixed("imp_target", to_target)
-        b.put_fixed("imp_self", to_self)
-        b.put_fixed("imp_self_full", self_w, dtype=float)
+            if (t, a) in b.pairs["trust"]:
+                to_target[c, b.trust_index((t, a))] += tenths[c]
+            if (a, t) in b.pairs["trust"]:
+                (to_self if ch.directed else to_target)[c, b.trust_index((a, t))] += tenths[c]
+        b.put_fixed("impulse_target", to_target, dtype=float)
+        b.put_fixed("impulse_self", to_self, dtype=float)
 
     @staticmethod
     def _expected(b, gold: np.ndarray) -> np.ndarray:
@@ -136,15 +142,8 @@ class Trust(Mechanism):
     def impulses(self, eng, counts: np.ndarray) -> np.ndarray:
         """(M, trust pairs) this month's Goldstein weights by the trust direction they move."""
         cp, k = eng.cp, eng.k
-        gold = counts * cp.fixed["goldstein"]
-        out = np.zeros((counts.shape[0], len(cp.pairs["trust"])))
-        tgt, own, full = cp.fixed["imp_target"], cp.fixed["imp_self"], cp.fixed["imp_self_full"]
-        ok = tgt >= 0
-        np.add.at(out, (slice(None), tgt[ok]), gold[:, ok])
-        ok = own >= 0
-        weight = full[ok] + (1.0 - full[ok]) * k["trust_self_effect"]
-        np.add.at(out, (slice(None), own[ok]), gold[:, ok] * weight)
-        return out
+        n = counts.astype(float)     # integer-valued products and sums: exact whatever BLAS does
+        return (n @ cp.fixed["impulse_target"] + k["trust_self_effect"] * (n @ cp.fixed["impulse_self"])) / 10.0
 
     def init(self, eng) -> None:
         eng.cache["trust_ref"] = None
