@@ -74,7 +74,8 @@ def test_crps_of_a_degenerate_ensemble_is_the_absolute_error(record):
     assert s.loc["t2010", "crps"] == pytest.approx(abs(math.log(12.0) - math.log(10.0)), abs=1e-9)
     assert s.loc["t2014", "crps"] == pytest.approx(abs(math.log(24.0) - math.log(30.0)), abs=1e-9)
     assert s.loc["t2010", "bias"] == pytest.approx(0.2)
-    assert not s.loc["t2010", "in90"] and "goal" not in s.index          # targets are not observations
+    assert not s.loc["t2010", "in90"]
+    assert s.loc["goal", "status"] == "not scored" and "target" in s.loc["goal", "reason"]   # a goal, listed
 
 
 def test_partial_year_is_compared_with_the_same_months(record):

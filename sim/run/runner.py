@@ -61,6 +61,8 @@ class RunOutput:
             "base_seed": self.base_seed,
             "replicates": len(self.seeds),
             "seeds": self.seeds,
+            # every event channel as (type, actors, origin): which events the scenario schedules (scoring)
+            "channels": [[ch.type, ";".join(ch.actors), ch.origin] for ch in self.result.compiled.channels],
             "versions": package_versions(),
             "wall_time_s": round(self.wall_time_s, 4),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
