@@ -103,7 +103,8 @@ def cmd_record(args) -> int:
           f"({', '.join(f'{k} {v}' for k, v in s['observations_per_kind'].items())}; "
           f"{s['quantities']} quantities)")
     print("citations: " + ", ".join(f"{k} {v}" for k, v in s["citations"].items())
-          + ("; cited documents checked: every file exists and holds the cited lines" if s["sources_checked"]
+          + ("" if not s["citations"].get("document") else
+             "; cited documents checked: every file exists and holds the cited lines" if s["sources_checked"]
              else f"; cited documents NOT checked: {s['sources_unchecked']}"))
     print("events per window (outside the chronology windows the record is silent, not zero):")
     for w in s["windows"]:

@@ -225,18 +225,22 @@ def _series_panel(ax, cards: list[Scorecard], width: float) -> None:
                 label=f"model: {card.scenario}")
     extrap = s0["baseline_extrapolated"].fillna(False).astype(bool).to_numpy() \
         if "baseline_extrapolated" in s0.columns else np.zeros(len(s0), dtype=bool)
+    from matplotlib.patches import Patch
+    handles, _ = ax.get_legend_handles_labels()
     for k, (col, colour, label) in enumerate((("crps_interp", BASE, "straight line (flat outside the data)"),
                                               ("crps_growth", "#BBBBBB", "constant growth"))):
-        bars = ax.barh(y + (len(cards) + k) * width, s0[col], width, color=colour, label=label)
+        bars = ax.barh(y + (len(cards) + k) * width, s0[col], width, color=colour)
         for bar, out in zip(bars, extrap, strict=True):
             if out:
                 bar.set_hatch("///")
+        handles.append(Patch(color=colour, label=label))
     if extrap.any():
-        ax.barh([], [], color="white", edgecolor="black", hatch="///", label="baseline extrapolated")
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch="///",
+                             label="baseline predicts outside the other figures' span"))
     ax.set_yticks(y + width * (len(cards) + 1) / 2, [lab[:28] for lab in labels], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("CRPS on log scale (lower is better)")
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ax.legend(handles=handles, fontsize=7, frameon=True, framealpha=0.85, loc="best")
     ax.grid(True, axis="x", alpha=0.3)
 
 

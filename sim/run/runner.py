@@ -144,7 +144,8 @@ def summarise(out: RunOutput) -> str:
     if trade is not None:
         series = trade(res) / 12.0   # annual rate -> flow in the month
         lines.append(f"trade {a}–{b}, bn USD in the year:")
-        for y in sorted(set(years))[:: max(1, len(set(years)) // 6)] + [years[-1]]:
+        every = sorted(set(years))[:: max(1, len(set(years)) // 6)]
+        for y in dict.fromkeys(every + [years[-1]]):        # the last year once, even when the step lands on it
             lines.append(f"  {y}: {_band(series[:, years == y].sum(axis=1))}")
     for d in ((a, b), (b, a)):
         fn = cols.get(col_dyad("trust", *d))
