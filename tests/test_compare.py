@@ -44,14 +44,18 @@ goal,trade_total,,,india;russia,bn USD,2015,2015,50,target,t.txt:46,a goal - nev
 """
 
 
-@pytest.fixture
-def record(tmp_path):
-    folder = tmp_path / "record"
+def write_record(folder, observations: str = OBS_CSV):
+    """The synthetic India-Russia record folder (with other observations if given)."""
     folder.mkdir()
     for name, text in [("record.yaml", RECORD_YAML), ("windows.csv", WINDOWS_CSV), ("events.csv", EVENTS_CSV),
-                       ("observations.csv", OBS_CSV)]:
+                       ("observations.csv", observations)]:
         (folder / name).write_text(text)
-    return load_record(folder)
+    return folder
+
+
+@pytest.fixture
+def record(tmp_path):
+    return load_record(write_record(tmp_path / "record"))
 
 
 MONTHS = pd.date_range("2009-01-01", "2014-12-01", freq="MS")

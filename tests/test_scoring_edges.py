@@ -16,7 +16,7 @@ from sim.evidence.baselines import series_baselines
 from sim.evidence.record import load_record
 from sim.evidence.scoring import Ensemble, score, score_events, score_milestones, score_series
 from sim.report.figures import save, scorecard_chart
-from tests.test_compare import EVENTS_CSV, RECORD_YAML, WINDOWS_CSV
+from tests.test_compare import write_record
 
 # One early figure (2002) below a steep later line: a line extended backwards from 2010-2012
 # would fall below zero there.
@@ -36,12 +36,7 @@ MONTHS = pd.date_range("2001-01-01", "2014-12-01", freq="MS")
 
 @pytest.fixture
 def record(tmp_path):
-    folder = tmp_path / "record"
-    folder.mkdir()
-    for name, text in [("record.yaml", RECORD_YAML), ("windows.csv", WINDOWS_CSV), ("events.csv", EVENTS_CSV),
-                       ("observations.csv", OBS_CSV)]:
-        (folder / name).write_text(text)
-    return load_record(folder)
+    return load_record(write_record(tmp_path / "record", OBS_CSV))
 
 
 def ensemble(columns: dict, m: int = 10, **kw) -> Ensemble:

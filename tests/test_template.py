@@ -90,3 +90,14 @@ def test_cli_template_mistakes_are_one_line_exit_2(tmp_path):
     assert out.read_text() == "keep me"
     proc = _cli("new-scenario", "--pair", "aa", "bb", "--start", "2005-13", "--end", "2006-12", cwd=tmp_path)
     assert proc.returncode == 2 and "2005-13" in proc.stderr
+
+
+def test_the_minimal_scenario_in_the_docs_runs(tmp_path):
+    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    block = doc.split("<!-- minimal-scenario")[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "minimal.yaml"
+    path.write_text(block)
+    loaded = load_scenario(path)
+    assert not loaded.scenario.drivers and not loaded.scenario.organisations
+    ind = run(loaded, replicates=2, seed=1).indicators
+    assert "trade.japan.south_korea" in ind and not any(c.startswith(("arms_", "oil")) for c in ind)

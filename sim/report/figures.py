@@ -210,12 +210,22 @@ def _empty_panel(ax, text: str) -> None:
     ax.set_yticks([])
 
 
+def _panel_rows(ax, df: pd.DataFrame, column: str, leave_out: str, title: str, empty: str) -> pd.DataFrame | None:
+    """The first card's scored rows a panel draws (``column`` not ``leave_out``); None, and a panel saying
+    ``empty``, when there are none."""
+    rows = _scored_rows(df)
+    rows = rows[rows[column] != leave_out] if len(rows) else rows
+    ax.set_title(title)
+    if not len(rows):
+        _empty_panel(ax, empty)
+        return None
+    return rows
+
+
 def _series_panel(ax, cards: list[Scorecard], width: float) -> None:
-    s0 = _scored_rows(cards[0].series)
-    s0 = s0[s0["scale"] != "linear"] if len(s0) else s0
-    ax.set_title("recorded series")
-    if not len(s0):
-        _empty_panel(ax, "no recorded series scored in this period")
+    s0 = _panel_rows(ax, cards[0].series, "scale", "linear", "recorded series",
+                     "no recorded series scored in this period")
+    if s0 is None:
         return
     labels = list(s0["id"])
     y = np.arange(len(labels))
@@ -245,11 +255,9 @@ def _series_panel(ax, cards: list[Scorecard], width: float) -> None:
 
 
 def _events_panel(ax, cards: list[Scorecard], width: float) -> None:
-    e0 = _scored_rows(cards[0].events)
-    e0 = e0[e0["type"] != "total"] if len(e0) else e0
-    ax.set_title("event counts per chronology window")
-    if not len(e0):
-        _empty_panel(ax, "no chronology window in this period:\nthe record is silent, nothing is scored")
+    e0 = _panel_rows(ax, cards[0].events, "type", "total", "event counts per chronology window",
+                     "no chronology window in this period:\nthe record is silent, nothing is scored")
+    if e0 is None:
         return
     wins = list(dict.fromkeys(e0["window"]))
     x = np.arange(len(wins))
