@@ -118,6 +118,26 @@ DESCRIPTIONS: dict[str, str] = {
     "Emit.type": "event type",
     "Emit.actors": "state ids",
     "Emit.organisation": "organisation id, if it happened in one",
+    "Driver.interpolation": "linear between points, or step (held at the last point until the next)",
+    "Driver.effects": "what the driver acts on: [{kind: energy_price}] or [{kind: exchange_rate, state: X}]; "
+                      "omitted, a driver named oil_price acts as the energy price",
+    "DriverEffect.kind": "energy_price (fuel exports valued at it) or exchange_rate (local units per USD)",
+    "DriverEffect.state": "for exchange_rate: the state whose currency it is",
+    "StateDef.export_energy_share": "fuel share of exports to one partner (0-1); others take energy_export_share",
+    "ArmsClient.backlog": "contracted but undelivered arms at the start, bn USD",
+    "ArmsClient.grade": "top grade of system the seller offers at the start (0-1); omitted: its choice rule",
+    "EventProcess.responds": "signals the hazard responds to, with their strengths (docs/model.md lists them); "
+                             "a listed signal replaces the type's default",
+    "Scenario.relations": "other pairs whose own events the model generates; they move that pair's trust, "
+                          "which the focal pair perceives",
+    "Relation.pair": "the two state ids",
+    "Relation.events": "that pair's event processes per type, as in events",
+    "TimelineEvent.contracts": "arms contracts signed this month (value, grade): they fill the seller's order "
+                               "book and raise the buyer's capability on delivery",
+    "Contract.seller": "state selling",
+    "Contract.buyer": "state buying",
+    "Contract.value": "contract value, bn USD",
+    "Contract.grade": "grade of the system sold (0-1; 1 is the seller's top)",
 }
 
 
