@@ -172,3 +172,19 @@ def test_calibration_particles_run_as_one_table_and_a_rejected_one_gets_nan():
     model = RelationsModel(BASELINE, rng=106, collect=False, **dict(zip(paths, values[2], strict=True))).run()
     single = statistics(Ensemble.from_result("one", model.result(), {t.column for t in targets}), list(targets))
     np.testing.assert_array_equal(stats[2, 1], single[0])
+
+
+def test_a_power_of_one_number_per_member_is_the_lone_members_whatever_runs_beside_it():
+    # numpy's power takes a shortcut (sqrt for 0.5, square for 2) for an exponent repeated along the loop; a
+    # member run alone has a one-element loop and gets the vector pow, which rounds differently in places
+    from sim.core.numerics import member_power
+    x = np.random.default_rng(7).uniform(0.2, 3.0, (20_000, 1))
+    for e in (-1.0, 0.5, 1.0, 2.0, 0.7):
+        k = np.array([[e]])
+        together = member_power(x, k)
+        per_point = member_power(x, np.full_like(x, e))
+        alone = np.concatenate([member_power(x[m:m + 1], k) for m in range(len(x))])
+        assert np.array_equal(together, alone) and np.array_equal(per_point, alone), e
+    wide = np.random.default_rng(8).uniform(0.2, 3.0, (50, 6))
+    alone = np.concatenate([member_power(wide[m:m + 1], np.array([[0.5]])) for m in range(50)])
+    assert np.array_equal(member_power(wide, np.array([[0.5]])), alone)

@@ -88,7 +88,12 @@ def test_a_run_beyond_its_series_sample_scores_every_replicate(tmp_path):
     ens = Ensemble.from_folder(folder)
     assert ens.sampled and ens.n_members == 20 and ens.columns["trade.china.russia"].shape == (5, 216)
     everyone = Ensemble.from_run(run(loaded, replicates=20, seed=2))
-    assert score(ens, record).overall() == score(everyone, record).overall()   # totals of all 20, not 5
+    card, whole = score(ens, record), score(everyone, record)
+    assert card.overall() == whole.overall()   # totals of all 20, not 5
+    # every cell too, the scheduled events taken off both sides (stored as scheduled.TYPE totals) included
+    assert (card.events["scheduled"] > 0).any()
+    for table in ("series", "events", "milestones"):
+        pd.testing.assert_frame_equal(getattr(card, table), getattr(whole, table))
     from sim.report.figures import fan_chart
     assert "first 5 of 20 replicates" in fan_chart(ens, "trade.china.russia").axes[0].get_title()
     with pytest.raises(UserError, match="5 of its 20 replicates"):

@@ -1,4 +1,5 @@
-"""An ensemble of simulated runs as scoring and figures see it: monthly columns and per-member window totals.
+"""An ensemble of simulated runs as scoring and figures see it: monthly columns, per-member window totals,
+and what the scenario scheduled.
 
 Scores need, per member, totals of a column over the months of a recorded
 period (:meth:`Ensemble.period_total`); figures need quantiles of the monthly
@@ -11,6 +12,17 @@ its first ``series_replicates`` only (a fixed subsample: replicate seeds are
 independent draws, so the first N are a simple random sample); figures show
 quantiles over that subsample and say so, while every score is computed from
 every replicate's stored totals. See docs/results.md.
+
+A scenario schedules some of the events it produces: bilateral calendars
+(an annual summit), organisation summit calendars, and timeline entries that
+emit an event. Those are inputs, not predictions, so the scores must not
+credit the model for reproducing them. The ensemble therefore keeps, per
+event type, the counts of the focal pair's *scheduled* channels (origins in
+:data:`SCHEDULED_ORIGINS`) apart, as the series ``scheduled.TYPE`` (window
+totals of which a streamed run stores like any column's), and the set of
+types the model also produces from channels that nothing schedules (ad hoc
+Poisson events, sideline meetings that depend on trust, arms contracts and
+deliveries that depend on state).
 """
 
 from __future__ import annotations
@@ -28,7 +40,47 @@ from sim.core.errors import UserError
 from sim.core.folder import read_column, verified_manifest
 from sim.core.numerics import ordered_sum
 
+#: Channel origins (``sim.core.mechanisms.base.Channel.origin``) whose events the scenario schedules:
+#: bilateral calendars, timeline entries that emit an event, organisation summit calendars.
+SCHEDULED_ORIGINS = frozenset({"calendar", "timeline", "summit"})
+SCHEDULED = "scheduled."   # prefix of the series of a type's scheduled events
+
 Totals = Callable[[str], "np.ndarray | None"]
+
+
+def channel_split(channels, focal) -> tuple[dict[str, list[int]], frozenset[str]]:
+    """(type -> indices of the focal pair's scheduled channels; the types an unscheduled channel of the pair
+    produces). ``channels``: (type, actors, origin) triples."""
+    sched: dict[str, list[int]] = {}
+    predicted = set()
+    for c, (typ, actors, origin) in enumerate(channels):
+        if set(actors) != set(focal):
+            continue
+        if origin in SCHEDULED_ORIGINS:
+            sched.setdefault(typ, []).append(c)
+        else:
+            predicted.add(typ)
+    return sched, frozenset(predicted)
+
+
+def scheduled_columns(cp) -> dict[str, Callable]:
+    """``scheduled.TYPE`` -> function of an engine result: (members, months) scheduled events of the focal pair."""
+    focal = tuple(cp.states[i] for i in cp.focal)
+    sched, _ = channel_split(_channels_of(cp), focal)
+
+    def series(idx):
+        return lambda result: result.records["counts"][:, :, idx].sum(axis=2).astype(float)
+    return {SCHEDULED + t: series(idx) for t, idx in sched.items()}
+
+
+def _channels_of(cp) -> list[tuple[str, tuple[str, ...], str]]:
+    return [(ch.type, tuple(ch.actors), ch.origin) for ch in cp.channels]
+
+
+def _scheduled_of(cp, result) -> tuple[dict[str, np.ndarray], frozenset[str]]:
+    focal = tuple(cp.states[i] for i in cp.focal)
+    arrays = {name[len(SCHEDULED):]: fn(result) for name, fn in scheduled_columns(cp).items()}
+    return arrays, channel_split(_channels_of(cp), focal)[1]
 
 
 def total_key(column: str, months: pd.DatetimeIndex, mask: np.ndarray) -> str:
@@ -51,6 +103,8 @@ class Ensemble:
     base_seed: int | None = None   # the seed the replicate seeds derive from, where known
     totals: Totals | None = None   # window totals stored for every member (a results folder), by total_key
     series_members: int | None = None   # members whose monthly series ``columns`` holds (None: all of them)
+    scheduled: Mapping[str, np.ndarray] = field(default_factory=dict)   # type -> (members, months) scheduled events
+    predicted: frozenset[str] | None = None   # types an unscheduled channel produces; None: every events.* type
 
     @property
     def n_members(self) -> int:
@@ -61,6 +115,25 @@ class Ensemble:
         """Whether ``columns`` holds only the first ``series_members`` of the members (figures say so)."""
         return self.series_members is not None and self.series_members < self.n_members
 
+    def event_types(self) -> set[str]:
+        """Types the model produces at all (an ``events.TYPE`` column)."""
+        return {c.split(".", 1)[1] for c in self.columns if c.startswith("events.") and c != "events.total"}
+
+    def predicted_types(self) -> set[str]:
+        """Types the model produces from channels the scenario does not schedule."""
+        types = self.event_types()
+        return types if self.predicted is None else types & set(self.predicted)
+
+    def scheduled_count(self, typ: str, mask: np.ndarray) -> np.ndarray:
+        """Per member: scheduled events of a type over the masked months (zeros when none)."""
+        if typ not in self.scheduled:
+            return np.zeros(self.n_members)
+        return self.window_total(SCHEDULED + typ, mask)
+
+    def predicted_count(self, typ: str, mask: np.ndarray) -> np.ndarray:
+        """Per member: events of a type over the masked months that no schedule put there."""
+        return self.window_total(f"events.{typ}", mask) - self.scheduled_count(typ, mask)
+
     @classmethod
     def from_run(cls, out) -> Ensemble:
         """The ensemble of a finished run (a ``RunOutput``), every indicator column included."""
@@ -69,16 +142,18 @@ class Ensemble:
         sc = out.loaded.scenario
         emitted = [(e.type, pd.Timestamp(ev.date + "-01")) for ev in sc.timeline for e in ev.emits
                    if set(e.actors) == set(sc.meta.focal)]
+        sched, predicted = _scheduled_of(cp, out.result)
         return cls(sc.meta.name, month_index_values(cp), cols, tuple(sc.meta.focal), out.result.seeds,
-                   out.loaded.hash, emitted, out.base_seed)
+                   out.loaded.hash, emitted, out.base_seed, scheduled=sched, predicted=predicted)
 
     @classmethod
     def from_result(cls, name: str, result, needed: set[str], columns: dict | None = None) -> Ensemble:
         """The ``needed`` columns of an engine result: what sweeps and calibration measure runs with."""
         cp = result.compiled
         columns = columns or indicator_columns(cp)
+        sched, predicted = _scheduled_of(cp, result)
         return cls(name, month_index_values(cp), {c: np.asarray(columns[c](result), dtype=float) for c in needed},
-                   tuple(cp.states[i] for i in cp.focal), result.seeds)
+                   tuple(cp.states[i] for i in cp.focal), result.seeds, scheduled=sched, predicted=predicted)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Ensemble:
@@ -95,10 +170,13 @@ class Ensemble:
                                 len(months))
         scenario = json.loads((folder / "scenario.resolved.json").read_text())
         focal = tuple(manifest["focal"])
+        sched, predicted = channel_split([(t, a.split(";"), o) for t, a, o in manifest["channels"]], focal)
         return cls(manifest["scenario"], months, columns, focal,
                    read_column(folder, tables["replicates"], "seed"), manifest.get("scenario_hash", ""),
                    emitted_events(scenario, focal), manifest.get("base_seed"),
-                   FolderTotals(folder, tables["replicates"], manifest["totals"]), manifest["series_replicates"])
+                   FolderTotals(folder, tables["replicates"], manifest["totals"]), manifest["series_replicates"],
+                   FolderScheduled(folder, tables["events"], sorted(sched), focal, manifest["series_replicates"],
+                                   months), predicted)
 
     def _mask(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray | None:
         """Months overlapping [start, end]; None unless the whole period lies inside the run."""
@@ -122,7 +200,8 @@ class Ensemble:
             raise UserError(f"{self.name}: the run stored the monthly series of {self.series_members} of its "
                             f"{self.n_members} replicates and no total {key} for all of them (it was scored "
                             "against another record); rerun it with this record, or with --series all")
-        return ordered_sum(self.columns[column][:, mask])
+        series = self.scheduled[column[len(SCHEDULED):]] if column.startswith(SCHEDULED) else self.columns[column]
+        return ordered_sum(series[:, mask])
 
     def period_total(self, column: str, start, end, rate: bool) -> np.ndarray | None:
         """Per member: the sum over the period's months (annual rates divided by 12 first)."""
@@ -172,6 +251,43 @@ class FolderColumns(Mapping):
 
     def __contains__(self, name) -> bool:
         return name in self.names
+
+
+class FolderScheduled(Mapping):
+    """type -> (members, months) scheduled events of the focal pair, counted from a results folder's events
+    (of the members whose series it keeps) when first asked for."""
+
+    def __init__(self, folder: Path, parts: list[str], types: list[str], focal, members: int,
+                 months: pd.DatetimeIndex):
+        self.folder, self.parts, self.types, self.focal = Path(folder), list(parts), list(types), set(focal)
+        self.members, self.months = members, months
+        self._arrays: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> dict[str, np.ndarray]:
+        arrays = {t: np.zeros((self.members, len(self.months))) for t in self.types}
+        col_of = {m: j for j, m in enumerate(self.months)}
+        for part in self.parts:
+            ev = pd.read_parquet(self.folder / part, columns=["replicate", "date", "type", "actors", "origin"])
+            ev = ev[ev["origin"].isin(SCHEDULED_ORIGINS)
+                    & ev["actors"].astype(str).map(lambda a: set(a.split(";")) == self.focal)]
+            for typ, g in ev.groupby("type", observed=True):
+                if str(typ) in arrays:
+                    rows = g["replicate"].to_numpy()
+                    np.add.at(arrays[str(typ)], (rows, pd.to_datetime(g["date"]).map(col_of).to_numpy()), 1.0)
+        return arrays
+
+    def __getitem__(self, typ: str) -> np.ndarray:
+        if typ not in self.types:
+            raise KeyError(typ)
+        if self._arrays is None:
+            self._arrays = self._load()
+        return self._arrays[typ]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.types)
+
+    def __len__(self) -> int:
+        return len(self.types)
 
 
 class FolderTotals:

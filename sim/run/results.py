@@ -25,6 +25,7 @@ from sim.core.columns import events_frame, indicator_columns, month_index_values
 from sim.core.folder import relative_to_folder
 from sim.core.numerics import ordered_sum
 from sim.core.provenance import package_versions
+from sim.evidence.ensemble import scheduled_columns
 
 INDICATORS, EVENTS, REPLICATES = "indicators.parquet", "events.parquet", "replicates.parquet"
 PART_ROWS = 100_000          # replicates per part of replicates.parquet
@@ -56,7 +57,7 @@ class RunTables:
                 "seed": np.asarray(result.seeds).astype(np.int64)}
         if sample_rows is not None:
             data["sample_row"] = np.asarray(sample_rows, dtype=np.int64)
-        data.update(window_totals(result, cols, self.totals))
+        data.update(window_totals(result, {**cols, **scheduled_columns(result.compiled)}, self.totals))
         table = pa.table(data)
         if self._writer is None or self._rows >= PART_ROWS:
             self._next_part(table.schema)
@@ -116,7 +117,7 @@ def window_totals(result, columns: dict, keys: list[str]) -> dict[str, np.ndarra
 
 
 def run_manifest(loaded, folder: Path, *, base_seed: int, seeds: np.ndarray, series: int, columns: list[str],
-                 totals: list[str], tables: dict[str, list[str]], chunk: int, wall_time_s: float,
+                 channels: list, totals: list[str], tables: dict[str, list[str]], chunk: int, wall_time_s: float,
                  record_hash: str | None = None, sample: str | None = None) -> dict:
     """What a run's folder holds and how to reproduce it; paths relative to the folder (and absolute)."""
     sc = loaded.scenario
@@ -133,6 +134,8 @@ def run_manifest(loaded, folder: Path, *, base_seed: int, seeds: np.ndarray, ser
         "seeds": [int(s) for s in seeds] if n <= SEEDS_IN_MANIFEST else None,
         "series_replicates": series, "chunk_replicates": chunk,
         "columns": columns, "totals": totals, "tables": tables,
+        # every event channel as (type, actors, origin): which events the scenario schedules (scoring)
+        "channels": [[ch.type, ";".join(ch.actors), ch.origin] for ch in channels],
         "versions": package_versions(), "wall_time_s": round(wall_time_s, 4),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),

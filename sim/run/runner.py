@@ -58,7 +58,8 @@ class RunOutput:
         """What ``save`` records about the run (paths relative to ``folder``, and absolute)."""
         cols = list(indicator_columns(self.result.compiled))
         return run_manifest(self.loaded, Path(folder), base_seed=self.base_seed, seeds=self.result.seeds,
-                            series=len(self.seeds), columns=cols, totals=[], tables={}, chunk=len(self.seeds),
+                            series=len(self.seeds), columns=cols,
+                            channels=self.result.compiled.channels, totals=[], tables={}, chunk=len(self.seeds),
                             wall_time_s=self.wall_time_s, sample=_sample_name(self.loaded, self.sample_rows))
 
     def save(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:

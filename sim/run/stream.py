@@ -32,7 +32,7 @@ from sim.core.compile import Compiled, compile_scenario
 from sim.core.engine import Engine
 from sim.core.loading import LoadedScenario
 from sim.core.seeds import load_samples, replicate_seeds
-from sim.evidence.ensemble import ColumnNames, Ensemble, emitted_events
+from sim.evidence.ensemble import ColumnNames, Ensemble, channel_split, emitted_events
 from sim.evidence.scoring import score
 from sim.run.execution import Progress
 from sim.run.results import RunTables, run_manifest
@@ -71,9 +71,11 @@ def needed_totals(cp: Compiled, loaded: LoadedScenario, record=None) -> list[str
         return np.zeros(1)
 
     sc = loaded.scenario
-    dry = Ensemble(sc.meta.name, month_index_values(cp), ColumnNames(indicator_columns(cp)), tuple(sc.meta.focal),
-                   np.zeros(1), loaded.hash, emitted_events(sc.model_dump(mode="json"), sc.meta.focal), 0,
-                   totals=record_key)
+    focal = tuple(sc.meta.focal)
+    sched, predicted = channel_split([(ch.type, ch.actors, ch.origin) for ch in cp.channels], focal)
+    dry = Ensemble(sc.meta.name, month_index_values(cp), ColumnNames(indicator_columns(cp)), focal,
+                   np.zeros(1), loaded.hash, emitted_events(sc.model_dump(mode="json"), focal), 0,
+                   totals=record_key, scheduled=ColumnNames(sched), predicted=predicted)
     summarise(dry, (sc.meta.start, sc.meta.end), 0.0)
     if record is not None:
         score(dry, record)
@@ -110,7 +112,8 @@ def stream_run(loaded: LoadedScenario, folder: str | Path, replicates: int | Non
     bar.close()
     write_resolved_scenario(loaded, folder)
     manifest = run_manifest(loaded, folder, base_seed=base, seeds=seeds, series=kept, columns=tables.columns,
-                            totals=keys, tables=tables.close(), chunk=chunk, wall_time_s=time.perf_counter() - t0,
+                            channels=shared.channels, totals=keys, tables=tables.close(), chunk=chunk,
+                            wall_time_s=time.perf_counter() - t0,
                             record_hash=getattr(record, "content_hash", None),
                             sample=_sample_name(loaded, seeds if drawn else None))
     text = summarise(Ensemble.from_manifest(folder, manifest), (loaded.scenario.meta.start,

@@ -32,7 +32,7 @@ def summarise(ens: Ensemble, period: tuple[str, str], wall_time_s: float) -> str
     if trade in ens.columns:
         lines.append(f"trade {a}–{b}, bn USD in the year:")
         shown = sorted(set(years))
-        for y in shown[:: max(1, len(shown) // 6)] + [years[-1]]:
+        for y in dict.fromkeys(shown[:: max(1, len(shown) // 6)] + [years[-1]]):   # the last year once
             lines.append(f"  {y}: {_band(ens.window_total(trade, years == y) / 12.0)}")   # annual rate -> flow
     for d in ((a, b), (b, a)):
         col = col_dyad("trust", *d)
