@@ -9,14 +9,18 @@ Prints, in one run:
 
 each with two worker processes and against ``mesa.batch_run(number_processes=2)``
 on the same points (one run per point: a batch run's cost per run does not
-depend on replicates). Rates are runs per second of wall time, start-up
+depend on replicates). A Mesa run of the baseline takes about a second, so
+``--batch-points N`` (default 100) gives batch_run the first N of each
+regime's points (all 40 of (a)); its rate per run does not depend on how
+many points it is given beyond its pool's start-up, which the smaller number
+charges it more of. Rates are runs per second of wall time, start-up
 included; the ratio is ours / batch_run's. Then: 1,000 replicates of the
 baseline through the engine in this process (compile included, best of
 three, with a profile of where the time goes), and the wall time and peak
 memory (max RSS of the process) of ``run.py run`` at 10^4 and 10^5
 replicates, and 10^6 with ``--million``.
 
-    PYTHONPATH=. python benchmarks/bench.py [--workers 2] [--million] [--skip-batch-run]
+    PYTHONPATH=. python benchmarks/bench.py [--workers 2] [--batch-points 100] [--million] [--skip-batch-run]
 """
 
 from __future__ import annotations
@@ -147,6 +151,11 @@ def run_memory(n: int, folder: Path) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 2**20            # ru_maxrss is in KiB on Linux
 
 
+def compared(points: list[dict], args) -> tuple[int, float] | None:
+    """batch_run on the first ``--batch-points`` of the points (None with --skip-batch-run)."""
+    return None if args.skip_batch_run else batch_run(points[: args.batch_points], args.workers)
+
+
 def line(label: str, n: int, wall: float, ref: tuple[int, float] | None) -> str:
     rate = n / wall
     text = f"{label:42s} {n:7d} runs in {wall:7.2f} s = {rate:8.1f} runs/s"
@@ -161,6 +170,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--million", action="store_true", help="also run.py run with 10^6 replicates (about 25 min)")
     ap.add_argument("--skip-batch-run", action="store_true", help="skip the mesa.batch_run comparisons")
+    ap.add_argument("--batch-points", type=int, default=100, help="points given to batch_run in each regime")
+    ap.add_argument("--memory", default="10000,100000", help="replicates of the run.py run measurements")
     args = ap.parse_args()
     w = args.workers
     print(f"cores: {os.cpu_count()}, workers: {w}")
@@ -169,20 +180,18 @@ def main() -> int:
         grid = (f"  - {{path: coefficients.trade_diversion, values: {DIVERSION}}}\n"
                 f"  - {{path: coefficients.trust_reversion, values: {REVERSION}}}\n")
         n, wall, pts = sweep(tmp, "a", grid, "{method: grid}", 100, 1000, w)
-        print(line("(a) sweep, 40 points x 100 replicates", n, wall, None if args.skip_batch_run else
-                   batch_run(pts, w)))
+        print(line("(a) sweep, 40 points x 100 replicates", n, wall, compared(pts, args)))
         lhs = "".join(f"  - {{path: {p}, range: [{lo}, {hi}]}}\n" for p, (lo, hi) in LHS.items())
         n, wall_b, pts = sweep(tmp, "b", lhs, "{method: lhs, points: 1000}", 1, 250, w)
-        print(line("(b) sweep, 1,000 points x 1 replicate", n, wall_b, None if args.skip_batch_run else
-                   batch_run(pts, w)))
+        print(line("(b) sweep, 1,000 points x 1 replicate", n, wall_b, compared(pts, args)))
         n_c, wall_c, pts = abc_generation(tmp, 1000, w)
-        print(line("(c) ABC generation, 1,000 particles", n_c, wall_c, None if args.skip_batch_run else
-                   batch_run(pts, w)))
+        print(line("(c) ABC generation, 1,000 particles", n_c, wall_c, compared(pts, args)))
         print(f"    per particle {1000 * wall_c / n_c:.2f} ms vs per point in (b) {1000 * wall_b / n:.2f} ms")
         best, where = replicates_in_process()
         print(f"1,000 replicates of the baseline, one process, compile included: {best:.3f} s (best of 3)")
         print(f"    where the time goes (cumulative share): {where}")
-        for n in (10_000, 100_000) + ((1_000_000,) if args.million else ()):
+        sizes = tuple(int(x) for x in args.memory.split(",") if x)
+        for n in sizes + ((1_000_000,) if args.million else ()):
             wall, rss = run_memory(n, tmp)
             print(f"run.py run --replicates {n:>9,}: {wall:8.1f} s ({1e3 * wall / n:.2f} ms/replicate), "
                   f"peak RSS {rss:.2f} GB")
