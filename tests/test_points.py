@@ -188,3 +188,12 @@ def test_a_power_of_one_number_per_member_is_the_lone_members_whatever_runs_besi
     wide = np.random.default_rng(8).uniform(0.2, 3.0, (50, 6))
     alone = np.concatenate([member_power(wide[m:m + 1], np.array([[0.5]])) for m in range(50)])
     assert np.array_equal(member_power(wide, np.array([[0.5]])), alone)
+
+
+def test_a_coefficient_the_file_leaves_to_its_default_goes_into_the_table():
+    paths = ["coefficients.trade_adjustment", "coefficients.trade_diversion"]
+    assert "trade_adjustment" not in load_scenario(BASELINE).raw["coefficients"]
+    values = np.array([[0.5, 0.1], [2.0, 0.2], [1.2, 0.05]])
+    points = compile_points(BASELINE, paths, values)
+    assert points.table and len(points.groups) == 1 and points.ok.all()
+    _assert_members_equal_single_runs(points, values, np.array([[11], [12], [13]]), paths)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from sim.core import mechanisms
 from sim.core.compile import Compiled, Values, compile_scenario, stack_points
 from sim.core.engine import EnsembleResult, run_ensemble
 from sim.core.errors import UserError
@@ -207,6 +208,12 @@ def _table_checks(loaded: LoadedScenario, paths: Sequence[str]) -> list[list[tup
 
 
 def _raw_node(raw: Any, path: str) -> Any:
+    """The number (or cited number) at ``path`` of the scenario file; a coefficient the file leaves to its
+    default is that default, as the loader fills it in when it is overridden."""
+    parts = path.split(".")
+    if len(parts) == 2 and parts[0] == "coefficients" and parts[1] not in (raw.get("coefficients") or {}):
+        info = mechanisms.coefficient_fields().get(parts[1])
+        return None if info is None else info[1].default.model_dump(exclude_none=True)
     node = raw
     for part in path.split("."):
         if isinstance(node, dict) and part in node:
