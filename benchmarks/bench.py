@@ -189,7 +189,7 @@ def main() -> int:
         print(f"    per particle {1000 * wall_c / n_c:.2f} ms vs per point in (b) {1000 * wall_b / n:.2f} ms")
         best, where = replicates_in_process()
         print(f"1,000 replicates of the baseline, one process, compile included: {best:.3f} s (best of 3)")
-        print(f"    where the time goes (cumulative share): {where}")
+        print(f"    where the time goes (share of the time spent in each function itself): {where}")
         sizes = tuple(int(x) for x in args.memory.split(",") if x)
         for n in sizes + ((1_000_000,) if args.million else ()):
             wall, rss = run_memory(n, tmp)
