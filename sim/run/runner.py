@@ -114,7 +114,7 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
 
     With ``samples`` (or a scenario whose ``meta.posterior`` names one) each
     replicate draws its parameter values from that weighted sample. Every
-    replicate's arrays are held at once (about 0.25 MB each): for tens of
+    replicate's arrays are held at once (about 0.33 MB each): for tens of
     thousands of replicates, stream them into a folder with
     :func:`sim.run.stream.stream_run` instead.
     """

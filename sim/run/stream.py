@@ -1,7 +1,7 @@
 """Runs that stream: replicates in chunks of bounded memory, each chunk written as soon as it is done.
 
-A replicate's arrays take about 0.25 MB; held together, 100,000 replicates
-would need 25 GB. So ``run.py run`` cuts the replicates into chunks whose
+A replicate's arrays take 0.33 MB (the baseline); held together, 100,000
+replicates would need 33 GB. So ``run.py run`` cuts the replicates into chunks whose
 arrays fit in CHUNK_BYTES, runs each chunk through the engine and writes it
 (:class:`sim.run.results.RunTables`) before the next one starts; memory is
 bounded by the chunk, not the run. The numbers do not depend on the chunking:

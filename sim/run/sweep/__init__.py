@@ -7,8 +7,8 @@ dynamics are never re-implemented here: each chunk of points is compiled by
 single run uses) and run as one ensemble by the engine, so a sweep member is
 bit-identical to a single run with the same seed and overrides.
 
-Why chunks: one ensemble per chunk keeps the arrays (about 0.25 MB per member
-and month-year) bounded while amortising the per-month Python overhead over
+Why chunks: one ensemble per chunk keeps the arrays (about 0.33 MB per member
+of the baseline) bounded while amortising the per-month Python overhead over
 many members; chunks are also the unit of parallel work, of writing and of
 resuming. The plan of chunks depends only on the sweep (never on the number of
 workers), and every run's seed derives from the sweep seed and its
