@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
 from sim.core import mechanisms
-from sim.core.params import Cited, NonNeg, Param, Positive, Strict, Unit, ranged  # noqa: F401 - re-exported
+from sim.core.params import Cited, Name, NonNeg, Param, Positive, Real, Seed, Strict, Unit, Whole, ranged  # noqa: F401 - re-exported
 from sim.core.taxonomy import EVENT_TYPE_NAMES
 from sim.core.time import Month, month_index
 
@@ -42,14 +42,24 @@ Strict, Cited, Param = Strict, Cited, Param  # re-exported: every file schema bu
 
 # ---------------------------------------------------------------- sections
 
+# Physical ranges: what no state's economy can reach (bn USD; world GDP is about 1e5 bn), and rates
+# per year that no economy has seen. They keep the arithmetic finite as well as the run sensible.
+GDP = ranged(0.0, 1e6)
+FLOW = ranged(0.0, 1e5)
+RATE_PER_YEAR = ranged(-1.0, 1.0)
+EVENT_RATE = ranged(0.0, 1000.0)
+SENSITIVITY = ranged(-50.0, 50.0)
+MAX_MONTHS = 1200   # a period of at most 100 years
+
+
 class Meta(Strict):
-    name: str
+    name: Name
     description: str
     question: str | None = None
     start: Month
     end: Month
-    seed: int = Field(ge=0)
-    replicates: int = Field(default=20, ge=1)
+    seed: Seed
+    replicates: Whole = Field(default=20, ge=1)
     focal: tuple[Id, Id]
     record: str | None = None  # folder of the historical record, relative to this file
     posterior: str | None = None  # Parquet sample of parameters (paths as columns, weight) replicates draw from
@@ -69,15 +79,15 @@ class ArmsClient(Strict):
 
 class StateDef(Strict):
     name: str
-    gdp: NonNeg
-    growth: Param
+    gdp: GDP
+    growth: RATE_PER_YEAR
     energy_export_share: Unit
     arms_capability: Unit
-    arms_capability_growth: NonNeg
+    arms_capability_growth: ranged(0.0, 1.0)
     sanctions_exposure: Unit
     # Drift of the exporter's market share per year (T2); omitted means the share holds steady.
-    export_trend: Param | None = None
-    exports: dict[Id, NonNeg] = {}
+    export_trend: RATE_PER_YEAR | None = None
+    exports: dict[Id, FLOW] = {}
     trust: dict[Id, Unit] = {}
     threat: dict[Id, Unit] = {}
     rivalry: dict[Id, Unit] = {}
@@ -95,12 +105,12 @@ class Calendar(Cited):
     """A recurring, scheduled meeting: annual summits, regular commissions."""
 
     type: EventTypeName
-    months: list[Annotated[int, Field(ge=1, le=12)]] = []
+    months: list[Annotated[Whole, Field(ge=1, le=12)]] = []
     dates: list[Month] = []
-    every: int = Field(default=1, ge=1, description="years between sessions")
+    every: Whole = Field(default=1, ge=1, le=100, description="years between sessions")
     start: Month | None = None
     end: Month | None = None
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
+    probability: Real = Field(default=1.0, ge=0.0, le=1.0)
     name: str | None = None
 
 
@@ -120,7 +130,7 @@ class Organisation(Cited):
 
 class DriverPoint(Cited):
     date: Month
-    value: float
+    value: Real = Field(ge=-1e9, le=1e9)
 
 
 class Driver(Strict):
@@ -140,8 +150,8 @@ def coefficients_model() -> type:
 
 
 class EventProcess(Strict):
-    rate: NonNeg
-    trust_sensitivity: Param
+    rate: EVENT_RATE
+    trust_sensitivity: SENSITIVITY
 
 
 class Effect(Cited):
@@ -155,15 +165,15 @@ class Effect(Cited):
 
     target: str
     op: Literal["add", "multiply", "set"]
-    value: float
-    duration: int | None = Field(default=None, ge=1)
+    value: Real = Field(ge=-1e9, le=1e9)
+    duration: Whole | None = Field(default=None, ge=1)
 
 
 class Sanction(Cited):
     by: list[Id] = Field(min_length=1)
     against: list[Id] = Field(min_length=1)
-    intensity: float = Field(ge=0.0, le=1.0)
-    duration: int | None = Field(default=None, ge=1)
+    intensity: Real = Field(ge=0.0, le=1.0)
+    duration: Whole | None = Field(default=None, ge=1)
 
 
 class Emit(Strict):

@@ -19,16 +19,17 @@ it is selective and must never be read as a complete count.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from sim.core.errors import UserError
+from sim.core.files import read_text
 from sim.core.taxonomy import EVENT_TYPES
-from sim.core.yamlio import format_path, load_yaml
+from sim.core.yamlio import format_path, load_yaml, origin_of
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_FOLDER = REPO_ROOT / "calibration" / "record"
@@ -79,16 +80,40 @@ class Aliases:
         return set(self.organisations)
 
 
+RULE_CONDITIONS = (None, "leaders", "org_subject", "diplomats")
+MAX_CSV_BYTES = 64 * 2**20
+
+
+class _AliasChecker:
+    """Type checks of an alias file, each naming the file, line and entry."""
+
+    def __init__(self, file: str, origins):
+        self.file, self.origins = file, origins
+
+    def fail(self, loc: tuple, msg: str):
+        _, line = origin_of(self.origins, loc)
+        raise UserError(msg, file=self.file, line=line, path=format_path(loc) or None)
+
+    def mapping(self, value, loc: tuple) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(loc, "expected a mapping")
+        return value
+
+    def texts(self, value, loc: tuple) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(loc, "expected a list of names (text)")
+        return value
+
+
 def load_aliases(path: str | Path | None = None) -> Aliases:
     path = Path(path) if path else DEFAULT_ALIASES
-    if not path.exists():
-        raise UserError("alias file not found", file=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise UserError(f"not valid YAML: {exc}", file=str(path),
-                        line=None if line is None else line + 1) from None
+    data, origins = load_yaml(path)
+    ck = _AliasChecker(str(path), origins)
+    data = ck.mapping(data, ())
     for key in ("states", "organisations", "type_rules"):
         if key not in data:
             raise UserError(f"missing section '{key}'", file=str(path), path=key)
@@ -96,16 +121,23 @@ def load_aliases(path: str | Path | None = None) -> Aliases:
     leaders: dict[str, list[str]] = {}
     diplomats: list[str] = []
     places: dict[str, list[str]] = {}
-    for sid, entry in data["states"].items():
-        entry = entry or {}
-        names = list(entry.get("names", []))
+    for sid, entry in ck.mapping(data["states"], ("states",)).items():
+        entry = ck.mapping(entry, ("states", sid))
+        names = list(ck.texts(entry.get("names"), ("states", sid, "names")))
         # places: what "visits X" may name (country, capital); defaults to the names,
         # and a place not listed under names is still a name of the state
-        own = [str(n) for n in (entry.get("places") or [])]
+        own = ck.texts(entry.get("places"), ("states", sid, "places"))
         places[str(sid)] = own or [str(n) for n in names]
         names.extend(n for n in own if n not in names)
-        for person in entry.get("people", []) or []:
-            pnames = [person["name"], *person.get("short", [])]
+        people = entry.get("people") or []
+        if not isinstance(people, list):
+            ck.fail(("states", sid, "people"), "expected a list of people")
+        for k, person in enumerate(people):
+            loc = ("states", sid, "people", k)
+            person = ck.mapping(person, loc)
+            if not isinstance(person.get("name"), str) or not person["name"].strip():
+                ck.fail(loc, "each person needs a 'name'")
+            pnames = [person["name"], *ck.texts(person.get("short"), loc + ("short",))]
             names.extend(pnames)
             if person.get("leader"):
                 leaders.setdefault(sid, []).extend(pnames)
@@ -113,20 +145,34 @@ def load_aliases(path: str | Path | None = None) -> Aliases:
             if "foreign minister" in title or "ambassador" in title:
                 diplomats.extend(pnames)
         states[str(sid)] = names
-    orgs = {str(oid): list((entry or {}).get("names", [])) for oid, entry in data["organisations"].items()}
+    orgs = {str(oid): list(ck.texts(ck.mapping(entry, ("organisations", oid)).get("names"),
+                                    ("organisations", oid, "names")))
+            for oid, entry in ck.mapping(data["organisations"], ("organisations",)).items()}
+    rules = _type_rules(data["type_rules"], ck)
+    return Aliases(states, leaders, diplomats, orgs, rules, str(path), places)
+
+
+def _type_rules(rules_in, ck: _AliasChecker) -> list[dict]:
+    if not isinstance(rules_in, list):
+        ck.fail(("type_rules",), "expected a list of rules")
     rules = []
-    for i, rule in enumerate(data["type_rules"]):
-        where = f"type_rules[{i}]"
+    for i, rule in enumerate(rules_in):
+        loc = ("type_rules", i)
         if not isinstance(rule, dict) or "type" not in rule or "pattern" not in rule:
-            raise UserError("each rule needs 'type' and 'pattern'", file=str(path), path=where)
+            ck.fail(loc, "each rule needs 'type' and 'pattern'")
         if rule["type"] not in EVENT_TYPES:
-            raise UserError(f"unknown event type '{rule['type']}'", file=str(path), path=f"{where}.type")
+            ck.fail(loc + ("type",), f"unknown event type '{rule['type']}'")
+        if not isinstance(rule["pattern"], str):
+            ck.fail(loc + ("pattern",), "a pattern is a regular expression (text)")
+        if rule.get("condition") not in RULE_CONDITIONS:
+            ck.fail(loc + ("condition",), f"unknown condition '{rule.get('condition')}'; known: "
+                                          f"{', '.join(c for c in RULE_CONDITIONS if c)}")
         try:
             re.compile(rule["pattern"])
         except re.error as exc:
-            raise UserError(f"bad regular expression: {exc}", file=str(path), path=f"{where}.pattern") from None
+            ck.fail(loc + ("pattern",), f"bad regular expression: {exc}")
         rules.append(dict(rule))
-    return Aliases(states, leaders, diplomats, orgs, rules, str(path), places)
+    return rules
 
 
 def state_of_name(aliases: Aliases, name: str) -> str | None:
@@ -163,11 +209,10 @@ def check_pair(pair, aliases: Aliases, *, file: str | None = None, line: int | N
 
 def _read_csv(path: Path, columns: list[str]) -> tuple[list[dict], list[int]]:
     """Rows as dicts of stripped strings plus the CSV line number of each row."""
-    if not path.exists():
-        raise UserError("file not found", file=str(path))
+    text = read_text(path, MAX_CSV_BYTES, "CSV file")
     rows, lines = [], []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = reader.fieldnames or []
         missing = [c for c in columns if c not in header]
         if missing:
@@ -178,6 +223,8 @@ def _read_csv(path: Path, columns: list[str]) -> tuple[list[dict], list[int]]:
                 raise UserError("more fields than the header has", file=str(path), line=reader.line_num)
             rows.append({k: (v or "").strip() for k, v in row.items()})
             lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise UserError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num) from None
     return rows, lines
 
 
