@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import parse_sets, positive_int, seed_int
+from sim.cli.common import check_out, parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -30,9 +30,11 @@ def cmd_run(args) -> int:
     from sim.core.loading import load_scenario
     from sim.run.runner import run
 
+    check_out(args.out)
     loaded = load_scenario(args.scenario, parse_sets(args.set))
-    out = run(loaded, replicates=args.replicates, seed=args.seed)
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
+    check_out(folder)
+    out = run(loaded, replicates=args.replicates, seed=args.seed)
     paths = out.save(folder)
     print(out.summary())
     card = record = ens = None
