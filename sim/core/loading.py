@@ -266,8 +266,6 @@ def _check_meta_and_drivers(sc: Scenario, fail) -> None:
     for i, sid in enumerate(sc.meta.focal):
         if sid not in sc.states:
             fail(("meta", "focal", i), f"unknown state '{sid}'")
-    if "oil_price" not in sc.drivers:
-        fail(("drivers",), "a driver named 'oil_price' is required (it feeds trade and arms revenue)")
     for did, drv in sc.drivers.items():
         dates = [month_index(p.date) for p in drv.points]
         if dates != sorted(dates) or len(set(dates)) != len(dates):

@@ -81,10 +81,11 @@ class StateDef(Strict):
     name: str
     gdp: GDP
     growth: RATE_PER_YEAR
-    energy_export_share: Unit
-    arms_capability: Unit
-    arms_capability_growth: ranged(0.0, 1.0)
-    sanctions_exposure: Unit
+    # Optional: a state that exports no fuel, has no arms industry or is never sanctioned leaves them out.
+    energy_export_share: Unit = Param(value=0.0, assumption="default: the state exports no fuel")
+    arms_capability: Unit = Param(value=0.0, assumption="default: no arms industry modelled for this state")
+    arms_capability_growth: ranged(0.0, 1.0) = Param(value=0.0, assumption="default: arms capability does not grow")
+    sanctions_exposure: Unit = Param(value=0.0, assumption="default: the state is not exposed to sanctions")
     # Drift of the exporter's market share per year (T2); omitted means the share holds steady.
     export_trend: RATE_PER_YEAR | None = None
     exports: dict[Id, FLOW] = {}
@@ -195,7 +196,7 @@ class Scenario(Strict):
     """Base of the scenario schema; ``scenario_model()`` adds the mechanisms' ``coefficients``."""
 
     meta: Meta
-    drivers: dict[Id, Driver]
+    drivers: dict[Id, Driver] = {}
     states: dict[Id, StateDef]
     organisations: dict[Id, Organisation] = {}
     events: dict[EventTypeName, EventProcess] = {}

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Mechanism, StateVar, recorded
-from sim.core.params import NonNeg, Unit
+from sim.core.params import NonNeg, Param, Unit
 
 
 class AlignmentCoefficients(CoefficientSet):
-    alignment_reversion: NonNeg
-    alignment_meeting_gain: Unit
-    alignment_threat_gain: NonNeg
-    alignment_rivalry_loss: NonNeg
+    alignment_reversion: NonNeg = Param(value=0.3, assumption='per year; calibrate')
+    alignment_meeting_gain: Unit = Param(value=0.03, assumption='share of the remaining gap closed by one meeting')
+    alignment_threat_gain: NonNeg = Param(value=0.1, source='003_3886cf81219507be.txt:65')
+    alignment_rivalry_loss: NonNeg = Param(value=0.2, source='000_75864654e862cb18.txt:95-97')
 
 
 class Alignment(Mechanism):

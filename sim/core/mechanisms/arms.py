@@ -26,21 +26,29 @@ from sim.core.mechanisms.base import (
     recorded,
 )
 from sim.core.mechanisms.events import poisson_from_uniform
-from sim.core.params import NonNeg, Positive, ranged
+from sim.core.params import NonNeg, Param, Positive, ranged
 
 
 class ArmsCoefficients(CoefficientSet):
-    arms_contract_rate: NonNeg
-    arms_contract_value: Positive
-    arms_contract_value_spread: NonNeg
-    arms_delivery_months: ranged(1.0, None)
-    arms_revenue_need: NonNeg
-    arms_isolation_boost: NonNeg
-    arms_rival_restraint: NonNeg
-    arms_threat_boost: NonNeg
-    arms_copying: NonNeg
-    arms_delivery_event_size: Positive
-    oil_reference: Positive
+    arms_contract_rate: NonNeg = Param(
+        value=0.8,
+        assumption='judgement carried over from the baseline scenario; calibrate')
+    arms_contract_value: Positive = Param(value=1.0, source='000_75864654e862cb18.txt:69-72', unit='bn USD')
+    arms_contract_value_spread: NonNeg = Param(value=0.6, assumption='log-s.d. spanning $0.5-3 bn contracts')
+    arms_delivery_months: ranged(1.0, None) = Param(value=36, source='000_75864654e862cb18.txt:72')
+    arms_revenue_need: NonNeg = Param(value=1.0, source='000_75864654e862cb18.txt:59')
+    arms_isolation_boost: NonNeg = Param(value=1.5, source='004_428dc53703d8f109.txt:100')
+    arms_rival_restraint: NonNeg = Param(value=1.0, source='000_75864654e862cb18.txt:74')
+    arms_threat_boost: NonNeg = Param(value=0.5, source='001_e7aa02c26cd915e1.txt:68')
+    arms_copying: NonNeg = Param(value=0.01, source='000_75864654e862cb18.txt:53')
+    arms_delivery_event_size: Positive = Param(
+        value=0.4,
+        assumption='value delivered per recorded delivery event (a batch)',
+        unit='bn USD')
+    oil_reference: Positive = Param(
+        value=80,
+        assumption='judgement carried over from the baseline scenario; calibrate',
+        unit='USD per barrel')
 
 
 class Arms(Mechanism):
@@ -90,7 +98,8 @@ class Arms(Mechanism):
 
     def prepare(self, b) -> None:
         sc, pairs = b.sc, b.pairs["arms"]
-        oil, energy, threat = b.get("driver.oil_price"), b.get("energy_export_share"), b.get("threat")
+        oil = b.arrays.get("driver.oil_price", np.full((1, b.T), np.inf))  # no oil driver: no revenue need from it
+        energy, threat = b.get("energy_export_share"), b.get("threat")
         c = {k: b.coef(k)[:, None] for k in ("arms_revenue_need", "oil_reference", "arms_isolation_boost",
                                              "arms_threat_boost", "arms_contract_rate", "arms_rival_restraint")}
         need = c["arms_revenue_need"][:, :, None] * np.clip(1.0 - oil / c["oil_reference"], 0.0, None)[:, :, None] \

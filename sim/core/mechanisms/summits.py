@@ -12,12 +12,12 @@ import numpy as np
 
 from sim.core.mechanisms.base import Channel, CoefficientSet, Coverage, Draw, Mechanism
 from sim.core.mechanisms.events import calendar_prob
-from sim.core.params import Unit
+from sim.core.params import Param, Unit
 from sim.core.time import month_index
 
 
 class SummitCoefficients(CoefficientSet):
-    sideline_meeting_probability: Unit
+    sideline_meeting_probability: Unit = Param(value=0.9, source='000_75864654e862cb18.txt:112')
 
 
 class Summits(Mechanism):

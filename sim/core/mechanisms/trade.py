@@ -24,12 +24,18 @@ from sim.core.params import NonNeg, Param
 
 
 class TradeCoefficients(CoefficientSet):
-    trade_income_elasticity: Param
-    trade_oil_elasticity: Param
-    trade_trust_effect: Param
-    trade_sanction_loss: NonNeg
-    trade_diversion: NonNeg
-    trade_noise: NonNeg
+    trade_income_elasticity: Param = Param(
+        value=1.0,
+        assumption='bilateral trade grew faster than GDP (001:54 vs 004:249-250); calibrate')
+    trade_oil_elasticity: Param = Param(value=0.5, source='004_428dc53703d8f109.txt:259')
+    trade_trust_effect: Param = Param(
+        value=0.3,
+        assumption='political relation lifts state-led deals (T4, 001:56); per year per unit trust; calibrate')
+    trade_sanction_loss: NonNeg = Param(
+        value=0.6,
+        assumption='log-loss per year at full sanctions on a sanctioned pair; calibrate')
+    trade_diversion: NonNeg = Param(value=0.1, source='004_428dc53703d8f109.txt:233')
+    trade_noise: NonNeg = Param(value=0.08, assumption='yearly s.d. of log trade shocks; calibrate')
 
 
 def col_trade(a: str, b: str) -> str:
@@ -89,8 +95,8 @@ class Trade(Mechanism):
         b.put("exports0", np.stack(np.broadcast_arrays(
             *[b.num(f"states.{b.states[i]}.exports.{b.states[j]}", sc.states[b.states[i]].exports[b.states[j]].value)
               for i, j in pairs]), axis=-1) if pairs else np.zeros((1, 0)))
-        oil = b.get("driver.oil_price")
-        dlog_oil = np.diff(np.log(oil), prepend=np.log(oil[:, :1]), axis=1)
+        oil = b.arrays.get("driver.oil_price")   # no oil driver: fuel exports do not move with a price
+        dlog_oil = np.diff(np.log(oil), prepend=np.log(oil[:, :1]), axis=1) if oil is not None else np.zeros((1, b.T))
         sanctions, growth, energy = b.get("sanctions"), b.get("growth"), b.get("energy_export_share")
         sanctioned = b.get("sanctions_exposure") * sanctions.sum(axis=2).clip(0, 1)   # (n, T, S) pressure on each state
         c = {k: b.coef(k)[:, None] for k in ("trade_income_elasticity", "trade_oil_elasticity", "trade_diversion",

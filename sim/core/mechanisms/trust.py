@@ -17,13 +17,17 @@ from sim.core.taxonomy import EVENT_TYPES
 
 
 class TrustCoefficients(CoefficientSet):
-    trust_reference: Unit
-    trust_reversion: NonNeg
-    trust_shared_threat: Param
-    trust_rivalry: NonNeg
-    trust_event_effect: Param
-    trust_sanction: NonNeg
-    trust_noise: NonNeg
+    trust_reference: Unit = Param(value=0.5, assumption='the neutral level at which trust neither helps nor hurts')
+    trust_reversion: NonNeg = Param(value=0.5, assumption='per year; half-life of about 1.4 years; calibrate')
+    trust_shared_threat: Param = Param(value=0.3, source='001_e7aa02c26cd915e1.txt:14')
+    trust_rivalry: NonNeg = Param(value=0.2, source='000_75864654e862cb18.txt:97')
+    trust_event_effect: Param = Param(
+        value=0.0005,
+        assumption="trust change per Goldstein point of the pair's events; small so the feedback loop stays stable")
+    trust_sanction: NonNeg = Param(
+        value=0.3,
+        assumption="per year at full sanctions: the target's trust in the sanctioner falls")
+    trust_noise: NonNeg = Param(value=0.05, assumption='yearly s.d. of trust shocks; calibrate')
 
 
 class Trust(Mechanism):
