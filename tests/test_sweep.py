@@ -20,7 +20,7 @@ from sim.run.sweep.outputs import output_values
 from sim.run.sweep.results import read_results
 from sim.run.sweep.sensitivity import ishigami, sensitivity_indices
 from sim.run.sweep.spec import load_sweep
-from tests.conftest import BASELINE, ROOT, SCENARIOS, line_of
+from tests.conftest import BASELINE, ROOT, line_of
 
 OUTPUTS = """\
 outputs:
