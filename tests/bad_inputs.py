@@ -319,6 +319,14 @@ SEED = "  seed: 20000101"
 BRICS_DATES = "dates: [2009-06,"
 
 
+def _timeline_length() -> int:
+    import yaml
+    return len(yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text(encoding="utf-8"))["timeline"])
+
+
+APPENDED = f"timeline[{_timeline_length()}]"   # the entry a child's timeline_append adds after the baseline's
+
+
 def _effect(target: str, op: str, value: str, extra: str = "") -> str:
     return ("timeline_append:\n  - id: bad_effect\n    date: 2005-01\n    description: a bad effect\n"
             "    assumption: corpus\n    effects:\n"
@@ -398,20 +406,20 @@ NUMBER_CASES = [
          "timeline[6].effects[0].value"),
     scen("effect_value_yes", "numbers", PIPE, "{target: states.russia.exports.china, op: add, value: yes,",
          "timeline[6].effects[0].value"),
-    child("effect_sets_oil_negative", "numbers", _effect("drivers.oil_price", "set", "-10"), "timeline[19]"),
+    child("effect_sets_oil_negative", "numbers", _effect("drivers.oil_price", "set", "-10"), APPENDED),
     child("effect_multiplies_oil_negative", "numbers", _effect("drivers.oil_price", "multiply", "-1"),
-          "timeline[19]"),
+          APPENDED),
     child("effect_adds_oil_below_zero", "numbers", _effect("drivers.oil_price", "add", "-200", ", duration: 6"),
-          "timeline[19]"),
-    child("effect_growth_minus_20", "numbers", _effect("states.russia.growth", "set", "-20"), "timeline[19]"),
-    child("effect_rate_negative", "numbers", _effect("events.visit.rate", "add", "-5"), "timeline[19]"),
-    child("effect_trust_set_5", "numbers", _effect("states.china.trust.russia", "set", "5"), "timeline[19]"),
-    child("effect_gdp_set_negative", "numbers", _effect("states.china.gdp", "set", "-100"), "timeline[19]"),
-    child("effect_gdp_times_1e308", "numbers", _effect("states.china.gdp", "multiply", "1e308"), "timeline[19]"),
+          APPENDED),
+    child("effect_growth_minus_20", "numbers", _effect("states.russia.growth", "set", "-20"), APPENDED),
+    child("effect_rate_negative", "numbers", _effect("events.visit.rate", "add", "-5"), APPENDED),
+    child("effect_trust_set_5", "numbers", _effect("states.china.trust.russia", "set", "5"), APPENDED),
+    child("effect_gdp_set_negative", "numbers", _effect("states.china.gdp", "set", "-100"), APPENDED),
+    child("effect_gdp_times_1e308", "numbers", _effect("states.china.gdp", "multiply", "1e308"), APPENDED),
     child("effect_share_above_one", "numbers", _effect("states.russia.energy_export_share", "add", "5"),
-          "timeline[19]"),
+          APPENDED),
     child("effect_exports_multiply_negative", "numbers", _effect("states.russia.exports.china", "multiply", "-3"),
-          "timeline[19]"),
+          APPENDED),
     scen("sanction_intensity_2", "numbers", "intensity: 0.5", "intensity: 2", "timeline[12].sanctions[0].intensity"),
     scen("effect_duration_zero", "numbers", "value: 0.1, duration: 24,", "value: 0.1, duration: 0,",
          "timeline[0].effects[0].duration"),
@@ -427,17 +435,17 @@ NUMBER_CASES = [
 
 REFERENCE_CASES = [
     child("effect_on_exports_that_do_not_exist", "references",
-          _effect("states.russia.exports.brazil", "add", "1"), "timeline[19].effects[0].target", "exports"),
+          _effect("states.russia.exports.brazil", "add", "1"), APPENDED + ".effects[0].target", "exports"),
     child("effect_on_every_states_exports", "references", _effect("'states.*.exports.china'", "add", "1"),
-          "timeline[19].effects[0].target"),
+          APPENDED + ".effects[0].target"),
     child("effect_on_untracked_trust", "references", _effect("states.brazil.trust.armenia", "add", "0.1"),
-          "timeline[19].effects[0].target"),
+          APPENDED + ".effects[0].target"),
     child("effect_on_unknown_state", "references", _effect("states.atlantis.growth", "add", "0.1"),
-          "timeline[19].effects[0].target"),
+          APPENDED + ".effects[0].target"),
     child("effect_on_unknown_driver", "references", _effect("drivers.gas_price", "add", "1"),
-          "timeline[19].effects[0].target"),
+          APPENDED + ".effects[0].target"),
     child("effect_on_unknown_org", "references", _effect("states.china.alignment.nato", "add", "0.1"),
-          "timeline[19].effects[0].target"),
+          APPENDED + ".effects[0].target"),
     scen("focal_unknown", "references", "focal: [china, russia]", "focal: [china, atlantis]", "meta.focal"),
     scen("emit_unknown_actor", "references", "actors: [china, russia]}", "actors: [china, atlantis]}",
          "timeline[0].emits[0].actors[1]"),

@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "sim.cli.sweep",
     "sim.cli.calibrate",
     "sim.cli.describe",
+    "sim.cli.template",
 ]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.core import mechanisms as registry
 from sim.core.compile import Build, Values, untracked_entry
+from sim.core.mechanisms.world import driver_roles
 from sim.core.time import month_index, month_str
 
 Fail = Callable[[tuple, str], None]
@@ -29,7 +30,6 @@ PARAMETER_RANGES = {
 EVENT_RATE_RANGE = (0.0, 1000.0)
 GDP_RANGE = (0.0, 1e9)
 DRIVER_LIMIT = 1e9
-POSITIVE_DRIVERS = ("oil_price",)   # the model takes their logarithm
 
 
 def check_effects(sc, fail: Fail) -> None:
@@ -44,7 +44,7 @@ def _check_targets(sc, fail: Fail) -> None:
     mechs = registry.registry()
     for m in mechs:
         m.structure(b)
-    owners = {sv.jump: sv for m in mechs for sv in m.state_vars if sv.jump}
+    owners = {sv.jump: sv for m in mechs for sv in m.state_vars if sv.jump}   # pair variables share an index
     for i, ev in enumerate(sc.timeline):
         for j, eff in enumerate(ev.effects):
             tgt = b.target(eff.target)
@@ -59,31 +59,48 @@ def _check_targets(sc, fail: Fail) -> None:
 
 def _check_jumps(sc, fail: Fail) -> None:
     """A jump sets, scales or shifts a state variable; the engine would clip a set outside the range silently."""
-    bounds = {sv.jump: (sv.lo, sv.hi) for m in registry.registry() for sv in m.state_vars if sv.jump}
-    bounds["gdp"] = GDP_RANGE
+    owners: dict[str, list] = {}
+    for m in registry.registry():
+        for sv in m.state_vars:
+            if sv.jump:
+                owners.setdefault(sv.jump, []).append(sv)
     for i, ev in enumerate(sc.timeline):
         for j, eff in enumerate(ev.effects):
             parts = eff.target.split(".")
-            if parts[0] != "states" or parts[2] not in bounds:
+            if parts[0] != "states" or parts[2] not in owners:
                 continue
-            lo, hi = bounds[parts[2]]
-            where = ("timeline", i, "effects", j, "value")
-            if eff.op == "set" and ((lo is not None and eff.value < lo) or (hi is not None and eff.value > hi)):
-                fail(where, f"sets {eff.target} to {eff.value}, outside its range {_range(lo, hi)}")
-            if eff.op == "multiply" and lo is not None and lo >= 0 and eff.value < 0:
-                fail(where, f"multiplies {eff.target} by {eff.value}; it cannot become negative")
-            if parts[2] == "gdp" and eff.op in ("set", "multiply") and eff.value <= 0:
-                fail(where, f"{eff.op} {eff.target} by {eff.value}: a GDP must stay positive")
+            for sv in owners[parts[2]]:
+                if sv.jump_ops is None or eff.op in sv.jump_ops:
+                    lo, hi = GDP_RANGE if parts[2] == "gdp" else (sv.lo, sv.hi)
+                    _check_jump(eff, parts, lo, hi, ("timeline", i, "effects", j, "value"), fail)
+
+
+def _check_jump(eff, parts: list[str], lo, hi, where: tuple, fail: Fail) -> None:
+    if eff.op == "set" and ((lo is not None and eff.value < lo) or (hi is not None and eff.value > hi)):
+        fail(where, f"sets {eff.target} to {eff.value}, outside its range {_range(lo, hi)}")
+    if eff.op == "multiply" and lo is not None and lo >= 0 and eff.value < 0:
+        fail(where, f"multiplies {eff.target} by {eff.value}; it cannot become negative")
+    if parts[2] == "gdp" and eff.op in ("set", "multiply") and eff.value <= 0:
+        fail(where, f"{eff.op} {eff.target} by {eff.value}: a GDP must stay positive")
 
 
 def _range(lo, hi) -> str:
     return f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
 
 
+def positive_drivers(sc) -> set[str]:
+    """Drivers that act as a price or an exchange rate: the model divides by them and takes their logarithm."""
+    return {did for users in driver_roles(sc).values() for did, _ in users}
+
+
 def _driver_path(sc, did: str, t_abs: np.ndarray) -> np.ndarray:
+    """The driver's path before effects, interpolated as sim.core.mechanisms.world does."""
     drv = sc.drivers[did]
     xs = np.array([month_index(p.date) for p in drv.points], dtype=float)
-    return np.interp(t_abs, xs, np.array([p.value for p in drv.points], dtype=float))
+    ys = np.array([p.value for p in drv.points], dtype=float)
+    if drv.interpolation == "step":
+        return ys[np.clip(np.searchsorted(xs, t_abs, side="right") - 1, 0, len(xs) - 1)]
+    return np.interp(t_abs, xs, ys)
 
 
 def _base_path(sc, key: tuple, t_abs: np.ndarray) -> np.ndarray:
@@ -105,9 +122,9 @@ def _keys(sc, target: str) -> list[tuple]:
     return []
 
 
-def _limits(key: tuple) -> tuple[float, float]:
+def _limits(key: tuple, positive: set[str]) -> tuple[float, float]:
     if key[0] == "drivers":
-        return (0.0 if key[1] in POSITIVE_DRIVERS else -DRIVER_LIMIT), DRIVER_LIMIT
+        return (0.0 if key[1] in positive else -DRIVER_LIMIT), DRIVER_LIMIT
     if key[0] == "events":
         return EVENT_RATE_RANGE
     return PARAMETER_RANGES[key[2]]
@@ -120,10 +137,12 @@ def _apply(arr: np.ndarray, op: str, value: float) -> np.ndarray:
 
 def _check_paths(sc, fail: Fail) -> None:
     """Play the timeline over the parameters it changes; the first effect that takes one out of range fails."""
-    for did in POSITIVE_DRIVERS:
-        for k, p in enumerate(sc.drivers[did].points if did in sc.drivers else []):
+    positive = positive_drivers(sc)
+    for did in sorted(positive):
+        for k, p in enumerate(sc.drivers[did].points):
             if p.value <= 0:
-                fail(("drivers", did, "points", k, "value"), f"{did} must be positive, got {p.value}")
+                fail(("drivers", did, "points", k, "value"), f"{did} must be positive (it is a price or an exchange "
+                                                             f"rate), got {p.value}")
     t0, t1 = month_index(sc.meta.start), month_index(sc.meta.end)
     t_abs = np.arange(t0, t1 + 1, dtype=float)
     paths: dict[tuple, np.ndarray] = {}
@@ -138,12 +157,13 @@ def _check_paths(sc, fail: Fail) -> None:
             for key in _keys(sc, eff.target):
                 arr = paths.setdefault(key, _base_path(sc, key, t_abs))
                 arr[t:end] = _apply(arr[t:end], eff.op, eff.value)
-                lo, hi = _limits(key)
-                bad = np.flatnonzero(~((arr >= lo) & (arr <= hi)))
+                lo, hi = _limits(key, positive)
+                open_lo = key[0] == "drivers" and key[1] in positive
+                bad = np.flatnonzero(~(((arr > lo) if open_lo else (arr >= lo)) & (arr <= hi)))
                 if len(bad):
                     fail(("timeline", i, "effects", j, "value"),
                          f"after this effect {'.'.join(key)} is {arr[bad[0]]:.4g} in {month_str(int(t_abs[bad[0]]))}; "
-                         f"it must stay within [{lo:g}, {hi:g}]")
+                         f"it must stay within {'(' if open_lo else '['}{lo:g}, {hi:g}]")
     if gdp_jumps:
         _check_gdp(sc, paths, t0, t_abs, gdp_jumps, fail)
 

@@ -116,9 +116,9 @@ class RelationsModel(mesa.Model):
                                                  **{c: float(row[c]) for c in samples.columns if c != "weight"}})
             self.loaded = loaded
         self.compiled = compile_scenario(loaded)
-        # One member; its stream is a fresh default_rng(seed), which is also self.rng.
+        # One member: its random numbers are keyed streams of this seed (sim/core/streams.py), exactly as
+        # the member with this seed in any ensemble; self.rng stays free for users' own draws.
         self.engine = Engine(self.compiled, [self.seed])
-        self.engine.gens = [self.rng]
         for sid, st in loaded.scenario.states.items():
             StateAgent(self, sid, st.name)
         for oid, org in loaded.scenario.organisations.items():

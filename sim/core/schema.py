@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
 from sim.core import mechanisms
+from sim.core.mechanisms.signals import RESPONSE_NAMES
 from sim.core.params import Cited, Name, NonNeg, Param, Positive, Real, Seed, Strict, Unit, Whole, ranged  # noqa: F401 - re-exported
 from sim.core.taxonomy import EVENT_TYPE_NAMES
 from sim.core.time import Month, month_index
@@ -35,6 +36,7 @@ def _check_id(v: str) -> str:
 
 Id = Annotated[str, AfterValidator(_check_id)]
 EventTypeName = Literal[EVENT_TYPE_NAMES]  # type: ignore[valid-type]
+ResponseName = Literal[RESPONSE_NAMES]  # type: ignore[valid-type]
 
 
 Strict, Cited, Param = Strict, Cited, Param  # re-exported: every file schema builds on these
@@ -48,7 +50,8 @@ GDP = ranged(0.0, 1e6)
 FLOW = ranged(0.0, 1e5)
 RATE_PER_YEAR = ranged(-1.0, 1.0)
 EVENT_RATE = ranged(0.0, 1000.0)
-SENSITIVITY = ranged(-50.0, 50.0)
+SENSITIVITY = ranged(-50.0, 50.0)   # also the responses of a hazard to a signal (log scale)
+CONTRACT_VALUE = ranged(1e-12, 1e5)
 MAX_MONTHS = 1200   # a period of at most 100 years
 
 
@@ -75,6 +78,8 @@ class Meta(Strict):
 
 class ArmsClient(Strict):
     copy_fear: Unit
+    backlog: FLOW = Param(value=0.0, assumption="default: no contracted but undelivered arms at the start")
+    grade: Unit | None = None  # top grade of system the seller offers at the start; default: its own choice rule
 
 
 class StateDef(Strict):
@@ -88,6 +93,8 @@ class StateDef(Strict):
     sanctions_exposure: Unit = Param(value=0.0, assumption="default: the state is not exposed to sanctions")
     # Drift of the exporter's market share per year (T2); omitted means the share holds steady.
     export_trend: RATE_PER_YEAR | None = None
+    # Fuel share of exports to one partner (per-partner composition); partners not listed take energy_export_share.
+    export_energy_share: dict[Id, Unit] = {}
     exports: dict[Id, FLOW] = {}
     trust: dict[Id, Unit] = {}
     threat: dict[Id, Unit] = {}
@@ -134,10 +141,26 @@ class DriverPoint(Cited):
     value: Real = Field(ge=-1e9, le=1e9)
 
 
+class DriverEffect(Strict):
+    """What a driver acts on, by name: the model has no hidden meaning for a driver's id.
+
+    ``energy_price``: fuel exports are valued at this price (and fuel exporters' revenue needs follow it);
+    ``exchange_rate``: local currency units per USD of ``state``, whose economy in USD shrinks as it rises.
+    """
+
+    kind: Literal["energy_price", "exchange_rate"]
+    state: Id | None = None
+
+
 class Driver(Strict):
     unit: str
     description: str
     points: list[DriverPoint] = Field(min_length=1)
+    # How the path runs between points: linear, or held at the last point until the next ("step": nothing
+    # dated after a month shapes that month).
+    interpolation: Literal["linear", "step"] = "linear"
+    # Omitted: a driver named oil_price acts as the energy price (files written before effects existed).
+    effects: list[DriverEffect] = []
 
 
 def coefficients_model() -> type:
@@ -152,7 +175,17 @@ def coefficients_model() -> type:
 
 class EventProcess(Strict):
     rate: EVENT_RATE
-    trust_sensitivity: SENSITIVITY
+    trust_sensitivity: SENSITIVITY = Param(value=1.0, assumption="default: more such events when relations are warm")
+    # How the hazard responds to the state of the world (sim/core/mechanisms/events.py lists the signals and
+    # each type's cited defaults); a listed signal replaces that type's default.
+    responds: dict[ResponseName, SENSITIVITY] = {}
+
+
+class Relation(Strict):
+    """Another pair whose own events the model generates (they move that pair's trust, which others perceive)."""
+
+    pair: tuple[Id, Id]
+    events: dict[EventTypeName, EventProcess] = Field(min_length=1)
 
 
 class Effect(Cited):
@@ -183,6 +216,15 @@ class Emit(Strict):
     organisation: Id | None = None
 
 
+class Contract(Strict):
+    """An arms contract the record dates (e.g. a long-withheld system finally sold): value, backlog, capability."""
+
+    seller: Id
+    buyer: Id
+    value: CONTRACT_VALUE
+    grade: Unit = Param(value=1.0, assumption="default: a top-grade system")
+
+
 class TimelineEvent(Cited):
     id: Id
     date: Month
@@ -190,6 +232,7 @@ class TimelineEvent(Cited):
     effects: list[Effect] = []
     sanctions: list[Sanction] = []
     emits: list[Emit] = []
+    contracts: list[Contract] = []
 
 
 class Scenario(Strict):
@@ -200,6 +243,7 @@ class Scenario(Strict):
     states: dict[Id, StateDef]
     organisations: dict[Id, Organisation] = {}
     events: dict[EventTypeName, EventProcess] = {}
+    relations: list[Relation] = []
     calendar: list[Calendar] = []
     timeline: list[TimelineEvent] = []
 
