@@ -726,6 +726,149 @@ RECORD_CASES = [
     Case("record_aliases_dev_zero", "record", ("record", "--aliases", "/dev/zero"), ("/dev/zero",)),
 ]
 
+# ---------------------------------------------------------------- the agents' fields (relations, contracts,
+# driver effects and interpolation, event responses, per-partner fuel shares, arms backlog and grade)
+
+REL = "  - pair: [russia, usa]"
+S400 = "{seller: russia, buyer: china, value: {value: 3.0,"
+S400_GRADE = 'grade: {value: 1.0, source: "004_428dc53703d8f109.txt:97-100"'
+BACKLOG = 'backlog: {value: 3.0, unit: bn USD, source: "001_e7aa02c26cd915e1.txt:66-68"'
+POINT = "points: [{date: 2000-01, value: 28, assumption: corpus}]"
+
+
+def _driver(body: str) -> str:
+    """A child that adds the driver ``rub`` (body: its extra keys, YAML flow)."""
+    return ("drivers:\n  rub: {unit: RUB per USD, description: rouble, " + POINT + (", " if body else "") + body
+            + "}\n")
+
+
+AGENT_CASES = [
+    scen("relation_unknown_state", "agents", REL, "  - pair: [russia, atlantis]", "relations[0].pair[1]",
+         "unknown state"),
+    scen("relation_same_state", "agents", REL, "  - pair: [russia, russia]", "relations[0].pair", "two different"),
+    scen("relation_is_the_focal_pair", "agents", REL, "  - pair: [russia, china]", "relations[0].pair", "focal"),
+    scen("relation_listed_twice", "agents", "  - pair: [china, usa]", "  - pair: [usa, russia]", "relations[1].pair",
+         "twice"),
+    scen("relation_three_states", "agents", REL, "  - pair: [russia, usa, china]", "relations[0].pair"),
+    child("relation_without_events", "agents", "relations:\n  - {pair: [russia, usa], events: {}}\n",
+          "relations[0].events"),
+    child("relation_rate_nan", "agents",
+          "relations:\n  - {pair: [russia, usa], events: {friction: {rate: {value: .nan, assumption: x}}}}\n",
+          "relations[0].events.friction.rate"),
+    child("relation_rate_huge", "agents",
+          "relations:\n  - {pair: [russia, usa], events: {friction: {rate: {value: 1e9, assumption: x}}}}\n",
+          "relations[0].events.friction.rate"),
+    child("relation_unknown_event_type", "agents",
+          "relations:\n  - {pair: [russia, usa], events: {tea_party: {rate: {value: 1, assumption: x}}}}\n",
+          "relations[0].events"),
+    scen("contract_unknown_seller", "agents", S400, "{seller: atlantis, buyer: china, value: {value: 3.0,",
+         "contracts[0].seller", "unknown state"),
+    scen("contract_unknown_buyer", "agents", S400, "{seller: russia, buyer: atlantis, value: {value: 3.0,",
+         "contracts[0].buyer", "unknown state"),
+    scen("contract_buyer_not_a_client", "agents", S400, "{seller: china, buyer: russia, value: {value: 3.0,",
+         "contracts[0].buyer", "arms_clients"),
+    *[scen(f"contract_value_{name}", "agents", S400, S400.replace("3.0", value), "contracts[0].value")
+      for name, value in (("negative", "-3.0"), ("nan", ".nan"), ("yes", "yes"), ("1e300", "1e300"))],
+    scen("contract_grade_two", "agents", S400_GRADE, S400_GRADE.replace("1.0", "2.0"), "contracts[0].grade"),
+    child("exchange_rate_without_state", "agents", _driver("effects: [{kind: exchange_rate}]"),
+          "drivers.rub.effects[0].state", "exchange_rate"),
+    child("exchange_rate_unknown_state", "agents", _driver("effects: [{kind: exchange_rate, state: atlantis}]"),
+          "drivers.rub.effects[0].state", "atlantis"),
+    child("energy_price_with_state", "agents", _driver("effects: [{kind: energy_price, state: russia}]"),
+          "drivers.rub.effects[0].state"),
+    child("second_energy_price", "agents", _driver("effects: [{kind: energy_price}]"), "drivers.rub.effects[0]",
+          "energy price"),
+    child("driver_acting_on_nothing", "agents", _driver(""), "drivers.rub", "acts on nothing"),
+    child("driver_effect_unknown_kind", "agents", _driver("effects: [{kind: gold_price}]"),
+          "drivers.rub.effects[0].kind"),
+    child("driver_interpolation_cubic", "agents", "drivers:\n  oil_price: {interpolation: cubic}\n",
+          "drivers.oil_price.interpolation"),
+    child("exchange_rate_point_zero", "agents",
+          "drivers:\n  rub: {unit: RUB per USD, description: rouble, points: [{date: 2000-01, value: 0, "
+          "assumption: corpus}], effects: [{kind: exchange_rate, state: russia}]}\n",
+          "drivers.rub.points[0].value", "positive"),
+    child("exchange_rate_effect_below_zero", "agents",
+          _driver("effects: [{kind: exchange_rate, state: russia}]")
+          + _effect("drivers.rub", "add", "-50"), APPENDED, "rub"),
+    child("step_driver_effect_below_zero", "agents", "drivers:\n  oil_price: {interpolation: step}\n"
+          + _effect("drivers.oil_price", "add", "-31", ", duration: 2"), APPENDED, "oil_price"),
+    child("responds_unknown_signal", "agents",
+          "events:\n  visit: {responds: {mood: {value: 1, assumption: x}}}\n", "events.visit.responds"),
+    child("responds_nan", "agents", "events:\n  visit: {responds: {crisis: {value: .nan, assumption: x}}}\n",
+          "events.visit.responds.crisis"),
+    child("responds_huge", "agents", "events:\n  visit: {responds: {crisis: {value: 1e6, assumption: x}}}\n",
+          "events.visit.responds.crisis"),
+    child("responds_uncited", "agents", "events:\n  visit: {responds: {crisis: {value: 1}}}\n",
+          "events.visit.responds.crisis"),
+    child("fuel_share_unknown_partner", "agents",
+          "states:\n  russia: {export_energy_share: {atlantis: {value: 0.5, assumption: x}}}\n",
+          "states.russia.export_energy_share.atlantis"),
+    child("fuel_share_partner_without_exports", "agents",
+          "states:\n  russia: {export_energy_share: {japan: {value: 0.5, assumption: x}}}\n",
+          "states.russia.export_energy_share.japan", "exports"),
+    child("fuel_share_above_one", "agents",
+          "states:\n  russia: {export_energy_share: {china: {value: 1.5, assumption: x}}}\n",
+          "states.russia.export_energy_share.china"),
+    scen("arms_backlog_negative", "agents", BACKLOG, BACKLOG.replace("3.0", "-3.0"),
+         "states.russia.arms_clients.china.backlog"),
+    scen("arms_backlog_inf", "agents", BACKLOG, BACKLOG.replace("3.0", ".inf"),
+         "states.russia.arms_clients.china.backlog"),
+    child("arms_grade_above_one", "agents",
+          "states:\n  russia: {arms_clients: {china: {grade: {value: 2, assumption: x}}}}\n",
+          "states.russia.arms_clients.china.grade"),
+]
+
+
+# ---------------------------------------------------------------- a run's results folder, damaged
+
+RUN_DIR = "results/run"
+RUN_BASE = ("run", "{ws}/scenarios/baseline.yaml", "--replicates", "2", "--no-plots", "--no-compare")
+
+
+def _run_folder(id: str, setup: tuple, *expect: str, cmd: str = "compare") -> Case:
+    return Case(id, "run-results", (cmd, "{ws}/" + RUN_DIR, "--out", "{out}"), expect, setup, needs=("run",))
+
+
+RUN_RESULT_CASES = [
+    _run_folder("run_indicators_truncated", (truncate(RUN_DIR + "/indicators.parquet"),), "indicators.parquet",
+                "hash"),
+    _run_folder("run_indicators_empty", (write(RUN_DIR + "/indicators.parquet", b""),), "indicators.parquet"),
+    _run_folder("run_events_4_bytes", (write(RUN_DIR + "/events.parquet", b"PAR1"),), "events.parquet"),
+    _run_folder("run_indicators_row_deleted", (table_edit(RUN_DIR + "/indicators.parquet", "drop_rows"),),
+                "indicators.parquet"),
+    _run_folder("run_indicators_column_all_nan",
+                (table_edit(RUN_DIR + "/indicators.parquet", "nan:events.total"),), "indicators.parquet"),
+    _run_folder("run_indicators_missing", (remove(RUN_DIR + "/indicators.parquet"),), "indicators.parquet",
+                "missing"),
+    _run_folder("run_scenario_missing", (remove(RUN_DIR + "/scenario.resolved.json"),), "scenario.resolved.json"),
+    _run_folder("run_manifest_not_json", (write(RUN_DIR + "/manifest.json", "{not json"),), "manifest.json"),
+    _run_folder("run_manifest_empty", (write(RUN_DIR + "/manifest.json", ""),), "manifest.json"),
+    _run_folder("run_manifest_a_list", (write(RUN_DIR + "/manifest.json", "[]"),), "manifest.json"),
+    _run_folder("run_manifest_without_hashes", (json_edit(RUN_DIR + "/manifest.json", drop_key("files")),),
+                "manifest.json", "files"),
+    _run_folder("run_manifest_without_focal", (json_edit(RUN_DIR + "/manifest.json", drop_key("focal")),),
+                "focal"),
+    _run_folder("run_manifest_hash_edited",
+                (json_edit(RUN_DIR + "/manifest.json",
+                           lambda d: {**d, "files": {**d["files"], "events.parquet": "0" * 64}}),),
+                "events.parquet"),
+    _run_folder("run_stale_scorecard_beside", (write(RUN_DIR + "/scorecard.json", "{}"),), "scorecard.json"),
+    _run_folder("run_duplicated_table", (copy(RUN_DIR + "/indicators.parquet", RUN_DIR + "/indicators 2.parquet"),),
+                "indicators 2.parquet"),
+    _run_folder("plot_run_indicators_truncated", (truncate(RUN_DIR + "/indicators.parquet"),),
+                "indicators.parquet", cmd="plot"),
+    _run_folder("plot_run_manifest_not_json", (write(RUN_DIR + "/manifest.json", "{"),), "manifest.json", cmd="plot"),
+    _run_folder("report_run_events_truncated", (truncate(RUN_DIR + "/events.parquet"),), "events.parquet",
+                cmd="report"),
+    _run_folder("report_run_manifest_without_hashes",
+                (json_edit(RUN_DIR + "/manifest.json", drop_key("files")),), "files", cmd="report"),
+    flag("run_into_folder_of_other_files", RUN_BASE + ("--out", "{ws}/in"), "--force",
+         setup=(write("in/notes.txt", "mine\n"),), cat="run-results", out="{ws}/in"),
+    flag("run_replicates_100000", RUN_BASE[:2] + ("--replicates", "100000") + RUN_BASE[4:] + ("--out", "{out}"),
+         "replicates", "memory", cat="run-results"),
+]
+
+
 SENS = ("sensitivity", "{ws}/results/sobol")
 PLOT = ("plot-sweep", "{ws}/results/grid", "--x", "coefficients.trade_diversion", "--output", "trade_2014")
 RESUME = ("sweep", "{ws}/sweeps/tiny.yaml", "--out", "{ws}/results/grid", "--workers", "1", "--quiet")
@@ -906,7 +1049,7 @@ OUT_CASES = [
 
 CASES: list[Case] = (YAML_CASES + NUMBER_CASES + REFERENCE_CASES + NAME_CASES + SET_CASES + POSTERIOR_CASES
                      + SWEEP_CASES + CAL_CASES + CHRON_CASES + RECORD_CASES + SWEEP_RESULT_CASES
-                     + CALIB_RESULT_CASES + FLAG_CASES + OUT_CASES)
+                     + CALIB_RESULT_CASES + FLAG_CASES + OUT_CASES + AGENT_CASES + RUN_RESULT_CASES)
 
 
 # ---------------------------------------------------------------- running and judging a case

@@ -37,20 +37,17 @@ def open_subject(arg: str, record: str | None) -> Subject:
 
 
 def _run_manifest(folder: Path) -> dict:
-    """The manifest of a run's results folder, with the fields compare relies on checked."""
-    from sim.core.files import read_text
+    """The manifest of a run's results folder (files checked against its hashes), with the fields compare
+    relies on checked."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from sim.core.results import read_manifest
     from sim.core.schema import Name
 
-    file = folder / "manifest.json"
-    if not file.exists():
+    if not (folder / "manifest.json").exists():
         raise UserError("not a results folder of 'run' (no manifest.json) and not a scenario file", file=str(folder))
-    try:
-        manifest = json.loads(read_text(file, 64 * 2**20, "manifest"))
-    except ValueError as exc:
-        raise UserError(f"not valid JSON ({exc})", file=str(file)) from None
-    if not isinstance(manifest, dict):
-        raise UserError("expected a JSON object", file=str(file))
-    from pydantic import TypeAdapter, ValidationError
+    manifest = read_manifest(folder)
+    file = folder / "manifest.json"
     try:
         TypeAdapter(Name).validate_python(manifest.get("scenario"))
     except ValidationError as exc:

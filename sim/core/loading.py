@@ -285,7 +285,7 @@ def _check_agents(sc: Scenario, fail) -> None:
                     fail(loc + (role,), f"unknown state '{getattr(c, role)}'")
             if c.buyer not in sc.states[c.seller].arms_clients:
                 fail(loc + ("buyer",), f"'{c.buyer}' is not among {c.seller}'s arms_clients")
-    energy = []
+    energy = [("drivers", "oil_price")] if "oil_price" in sc.drivers and not sc.drivers["oil_price"].effects else []
     for did, drv in sc.drivers.items():
         if not drv.effects and did != "oil_price":
             fail(("drivers", did), f"driver '{did}' acts on nothing: declare its effects (energy_price or "
@@ -298,9 +298,9 @@ def _check_agents(sc: Scenario, fail) -> None:
             if eff.kind == "energy_price":
                 if eff.state is not None:
                     fail(loc + ("state",), "the energy price is one world price: no state")
-                energy.append(did)
-    if len(energy) + ("oil_price" in sc.drivers and not sc.drivers["oil_price"].effects) > 1:
-        fail(("drivers",), "only one driver can be the energy price")
+                energy.append(loc)
+    if len(energy) > 1:
+        fail(energy[1], f"only one driver can be the energy price, and {energy[0][1]} is already")
 
 
 def _check_meta_and_drivers(sc: Scenario, fail) -> None:

@@ -25,8 +25,13 @@ from sim.core.compile import compile_scenario
 from sim.core.engine import Engine, EnsembleResult
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.provenance import package_versions
+from sim.core.results import MANIFEST, FolderWriter
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
+from sim.run.memory import check_fits, member_bytes
 from sim.run.points import compile_points
+
+FILES = {"indicators": "indicators.parquet", "events": "events.parquet", "summary": "summary.txt",
+         "scenario": "scenario.resolved.json"}
 
 
 @dataclass
@@ -69,23 +74,24 @@ class RunOutput:
             "command": " ".join(sys.argv),
         }
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write indicators.parquet, events.parquet, manifest.json, summary.txt and the resolved scenario."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "indicators": out / "indicators.parquet",
-            "events": out / "events.parquet",
-            "manifest": out / "manifest.json",
-            "summary": out / "summary.txt",
-            "scenario": out / "scenario.resolved.json",
-        }
+    def write_files(self, folder: str | Path) -> dict[str, Path]:
+        """Write indicators.parquet, events.parquet, summary.txt and the resolved scenario (no manifest)."""
+        out = Path(folder)
+        paths = {name: out / f for name, f in FILES.items()}
         self.indicators.to_parquet(paths["indicators"], index=False)
         self.events.to_parquet(paths["events"], index=False)
-        paths["manifest"].write_text(json.dumps(self.manifest(), indent=2) + "\n")
         paths["summary"].write_text(self.summary() + "\n")
         paths["scenario"].write_text(json.dumps(self.loaded.scenario.model_dump(mode="json"), indent=1) + "\n")
         return paths
+
+    def save(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
+        """Write the files and manifest.json into ``out_dir`` as one step (see sim.core.results): a folder
+        already there is replaced whole, or kept whole if this is interrupted."""
+        with FolderWriter(out_dir, force=force) as w:
+            self.write_files(w.tmp)
+            w.commit(self.manifest())
+        out = Path(out_dir)
+        return {**{name: out / f for name, f in FILES.items()}, "manifest": out / MANIFEST}
 
     def summary(self) -> str:
         return summarise(self)
@@ -121,6 +127,8 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
     t0 = time.perf_counter()
     seeds = replicate_seeds(base, n)
     cp, points = compile_members(loaded, seeds, samples)
+    check_fits(n * member_bytes(cp), f"{n:,} replicates of {len(cp.months)} months",
+               "ask for fewer replicates (--replicates, or meta.replicates)")
     result = Engine(cp, seeds, points).run()
     return RunOutput(loaded, result, base, time.perf_counter() - t0)
 
