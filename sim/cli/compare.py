@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.cli.common import check_out, date_arg, positive_int, seed_int
 from sim.core.errors import UserError
+from sim.core.files import write_text
 
 
 @dataclass
@@ -167,7 +168,7 @@ def cmd_compare(args) -> int:
         card.save(out / s.label)
     if len(cards) > 1:
         print(side_by_side(cards))
-        (out / "comparison.json").write_text(json.dumps([c.overall() for c in cards], indent=1, default=float) + "\n")
+        write_text(out / "comparison.json", json.dumps([c.overall() for c in cards], indent=1, default=float) + "\n")
     written = save(scorecard_chart(cards), out / "scorecard")
     print(f"wrote {out}/ (scorecard.json per scenario, {', '.join(p.name for p in written)})")
     return 0
@@ -232,7 +233,7 @@ def cmd_report(args) -> int:
     for c in cards:
         c.save(out / "scores" / c.scenario)
     page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".png"], out)
-    (out / "index.html").write_text(page)
+    write_text(out / "index.html", page)
     print(format_scorecard(card))
     print(f"wrote {out / 'index.html'}")
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim.cli.common import check_out
 from sim.core.errors import UserError
-from sim.core.files import MiB, read_text
+from sim.core.files import MiB, read_text, write_text
 
 MAX_CHRONOLOGY_BYTES = 16 * MiB
 
@@ -126,7 +126,7 @@ def cmd_record(args) -> int:
         print(f"  {w:<14} {sum(counts.values()):>4}  ({detail})")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
+        write_text(out, json.dumps(s, indent=2) + "\n")
         print(f"wrote {out}")
     return 0
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sim.cli.common import add_parallel_args, check_out, positive_int, seed_int
 from sim.core.errors import UserError
+from sim.core.files import atomic_write, write_text
 
 
 def register(sub) -> None:
@@ -99,9 +100,9 @@ def cmd_sensitivity(args) -> int:
     png.parent.mkdir(parents=True, exist_ok=True)
     with pd.option_context("display.width", 160, "display.max_rows", 500, "display.float_format", "{:.3f}".format):
         print(table.to_string(index=False))
-    table.to_csv(png.with_suffix(".csv"), index=False)
-    png.with_suffix(".json").write_text(json.dumps({"design": manifest["design"], "problem": manifest["problem"],
-                                                    "indices": table.to_dict(orient="records")}, indent=1) + "\n")
+    atomic_write(png.with_suffix(".csv"), lambda tmp: table.to_csv(tmp, index=False))
+    write_text(png.with_suffix(".json"), json.dumps({"design": manifest["design"], "problem": manifest["problem"],
+                                                     "indices": table.to_dict(orient="records")}, indent=1) + "\n")
     sensitivity_chart(table, manifest["design"]["method"], png)
     print(f"wrote {png}, {png.with_suffix('.csv')}, {png.with_suffix('.json')}")
     return 0

@@ -32,6 +32,11 @@ def atomic_write(target: Path, write: Callable[[Path], object]) -> None:
     os.replace(tmp, target)
 
 
+def write_text(target: Path, text: str) -> None:
+    """Write a text file whole or not at all (see :func:`atomic_write`)."""
+    atomic_write(Path(target), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def remove_stale(folder: Path) -> None:
     """Temporary files a killed writer left behind in ``folder``."""
     for stale in Path(folder).glob(TMP_GLOB) if Path(folder).exists() else []:
