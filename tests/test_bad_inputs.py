@@ -143,7 +143,7 @@ def test_the_corpus_covers_every_command_and_category():
     assert len({c.id for c in CASES}) == len(CASES)
     commands = {c.argv[0] for c in CASES if c.argv}
     assert commands >= {"run", "compare", "plot", "report", "sweep", "sensitivity", "plot-sweep", "calibrate",
-                        "record", "import-chronology", "describe"}
+                        "record", "import-chronology", "describe", "new-scenario"}
     per = Counter(c.category for c in CASES)
     assert all(n >= 5 for n in per.values()), per
     assert sum(c.subprocess for c in CASES) >= 5

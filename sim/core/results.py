@@ -102,7 +102,8 @@ class FolderWriter:
     """
 
     def __init__(self, target: str | Path, force: bool = False):
-        self.target = Path(target).absolute()
+        target = Path(target).absolute()
+        self.target = target.resolve() if target.is_symlink() else target   # swap the folder, not the link
         self.force = force
         name = self.target.name
         self.lock_path = self.target.with_name(f".{name}.lock")
