@@ -60,6 +60,10 @@ def build_templates(code: Path, root: Path) -> Path:
 
 
 def run_case(case: Case, code: Path, templates: Path, timeout: float, memory_gb: float) -> dict:
+    if case.unless_root and os.geteuid() == 0:
+        # root writes into read-only folders, so the case cannot fail as it should (the test suite skips it too)
+        return {"id": case.id, "category": case.category, "rc": None, "seconds": 0.0, "outcome": "skipped",
+                "problems": ["needs an ordinary user (root ignores the read-only folder)"], "stderr": ""}
     with tempfile.TemporaryDirectory(prefix="probe-") as tmp:
         root = Path(tmp)
         ws = make_workspace(root)
