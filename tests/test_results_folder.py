@@ -1,10 +1,10 @@
-"""Run results folders: streamed in chunks, written whole or not at all, checked when read back."""
+"""Run results folders: streamed in chunks, written whole or refused (sim.core.results): swapped in last, locked,
+verified by readers, and a run killed while it writes leaves the previous results intact."""
 
 import fcntl
 import importlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,9 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.cli import main
+from sim.core import results
 from sim.core.errors import UserError
-from sim.core.folder import verified_manifest, writing
 from sim.core.loading import load_scenario
+from sim.core.results import FolderWriter, read_manifest
 from sim.evidence.ensemble import Ensemble
 from sim.evidence.record import load_record
 from sim.evidence.scoring import score
@@ -33,8 +35,8 @@ def _cli(*args, cwd=ROOT):
 
 def _streamed(folder: Path, scenario=BASELINE, record=None, **kw) -> Path:
     loaded = load_scenario(scenario)
-    with writing(folder) as w:
-        streamed = stream_run(loaded, w.path, record=record, progress=False, **kw)
+    with FolderWriter(folder) as w:
+        streamed = stream_run(loaded, w.tmp, record=record, progress=False, **kw)
         w.commit(streamed.manifest)
     return folder
 
@@ -50,7 +52,7 @@ def test_chunking_changes_nothing_and_matches_the_run_held_in_memory(tmp_path):
     record = load_record(loaded.record_path)
     a = _streamed(tmp_path / "a", replicates=12, seed=4, record=record, chunk=5)
     b = _streamed(tmp_path / "b", replicates=12, seed=4, record=record, chunk=12)
-    assert len(verified_manifest(a)["tables"]["indicators"]) == 3
+    assert len(read_manifest(a)["tables"]["indicators"]) == 3
     for name in ("indicators", "events", "replicates"):
         pd.testing.assert_frame_equal(_table(a, name), _table(b, name), check_categorical=False)
     mem = run(loaded, replicates=12, seed=4)
@@ -73,7 +75,7 @@ def test_memory_is_bounded_by_the_chunk_not_the_run(tmp_path, monkeypatch):
     monkeypatch.setattr(stream, "Engine", Counting)
     monkeypatch.setattr(stream, "CHUNK_BYTES", 12 * 2 * 260_000)       # about 12 replicates' arrays
     folder = _streamed(tmp_path / "r", replicates=50, seed=1)
-    manifest = verified_manifest(folder)
+    manifest = read_manifest(folder)
     assert manifest["chunk_replicates"] <= 12 and max(sizes[1:]) == manifest["chunk_replicates"]
     assert sum(sizes[1:]) == 50 and len(manifest["tables"]["indicators"]) == len(sizes) - 1
     assert _table(folder, "replicates")["replicate"].tolist() == list(range(50))
@@ -111,25 +113,6 @@ def test_replicates_drawing_from_a_posterior_stream_like_the_run_in_memory(tmp_p
 
 # ---------------------------------------------------------------- the folder as a whole
 
-def test_a_rerun_needs_force_and_then_replaces_the_whole_folder(tmp_path):
-    out = tmp_path / "r"
-    assert _cli("run", str(BASELINE), "--replicates", "3", "--no-plots", "--out", str(out)).returncode == 0
-    (out / "stale_scorecard.json").write_text("{}")
-    before = (out / "manifest.json").read_text()
-    again = _cli("run", str(BASELINE), "--replicates", "4", "--no-plots", "--out", str(out))
-    assert again.returncode == 2 and "--force" in again.stderr and len(again.stderr.strip().splitlines()) == 1
-    assert (out / "manifest.json").read_text() == before
-    forced = _cli("run", str(BASELINE), "--replicates", "4", "--no-plots", "--out", str(out), "--force")
-    assert forced.returncode == 0, forced.stderr
-    assert not (out / "stale_scorecard.json").exists() and verified_manifest(out)["replicates"] == 4
-    assert not list(tmp_path.glob(".r.tmp-*")) and not list(tmp_path.glob(".r.old-*"))
-    other = tmp_path / "notes"
-    other.mkdir()
-    (other / "mine.txt").write_text("keep me")
-    refused = _cli("run", str(BASELINE), "--replicates", "2", "--out", str(other), "--force")
-    assert refused.returncode == 2 and "refusing" in refused.stderr and (other / "mine.txt").exists()
-
-
 def test_a_folder_that_does_not_match_its_manifest_is_refused_in_one_line(tmp_path):
     out = tmp_path / "r"
     assert _cli("run", str(BASELINE), "--replicates", "3", "--no-plots", "--out", str(out)).returncode == 0
@@ -139,36 +122,45 @@ def test_a_folder_that_does_not_match_its_manifest_is_refused_in_one_line(tmp_pa
     part.write_bytes(bytes(data))
     proc = _cli("compare", str(out), "--out", str(tmp_path / "c"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "has changed" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "does not match its hash" in proc.stderr
     part.unlink()
     assert "is missing" in _cli("plot", str(out), "--out", str(tmp_path / "p")).stderr
 
 
-def test_a_folder_of_an_earlier_version_is_refused_with_a_reason(tmp_path):
+def test_a_folder_of_an_earlier_version_without_hashes_is_refused_with_a_reason(tmp_path):
     old = tmp_path / "old"
     old.mkdir()
     (old / "manifest.json").write_text(json.dumps({"scenario": "baseline", "scenario_hash": "x", "seeds": [1],
                                                    "base_seed": 1}))
     proc = _cli("compare", str(old))
-    assert proc.returncode == 2 and "earlier dyadsim" in proc.stderr
+    assert proc.returncode == 2 and "no content hashes" in proc.stderr and "older version" in proc.stderr
 
 
-def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path):
-    out = tmp_path / "r"
-    with open(tmp_path / ".r.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        lock.write("4242\n")
-        lock.flush()
-        proc = _cli("run", str(BASELINE), "--replicates", "2", "--no-plots", "--out", str(out))
-    assert proc.returncode == 2 and "another process (pid 4242) is writing" in proc.stderr
-    assert not out.exists()
-    assert _cli("run", str(BASELINE), "--replicates", "2", "--no-plots", "--out", str(out)).returncode == 0
+def test_a_hashed_folder_of_the_single_file_layout_is_still_read(small_run, tmp_path):
+    """Folders written before runs streamed (one indicators.parquet and events.parquet, seeds in the manifest)
+    read back as the same ensemble and score the same."""
+    folder = tmp_path / "old"
+    manifest = small_run.manifest(folder)
+    for key in ("tables", "columns", "series_replicates", "totals", "chunk_replicates"):
+        manifest.pop(key)
+    with FolderWriter(folder) as w:
+        small_run.indicators.to_parquet(w.tmp / "indicators.parquet", index=False)
+        small_run.events.to_parquet(w.tmp / "events.parquet", index=False)
+        (w.tmp / "scenario.resolved.json").write_text(
+            json.dumps(small_run.loaded.scenario.model_dump(mode="json")) + "\n")
+        w.commit(manifest)
+    ens, mem = Ensemble.from_folder(folder), Ensemble.from_run(small_run)
+    assert list(ens.columns) == list(mem.columns) and (ens.seeds == mem.seeds).all()
+    for name in mem.columns:
+        assert (ens.columns[name] == mem.columns[name]).all(), name
+    record = load_record(small_run.loaded.record_path)
+    assert score(ens, record).overall() == score(mem, record).overall()
 
 
 def test_compare_finds_the_record_from_any_working_folder(tmp_path):
     out = tmp_path / "deep" / "r"
     assert _cli("run", str(BASELINE), "--replicates", "3", "--no-plots", "--out", str(out)).returncode == 0
-    manifest = verified_manifest(out)
+    manifest = read_manifest(out)
     assert not os.path.isabs(manifest["record"]) and not os.path.isabs(manifest["scenario_path"])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -178,52 +170,10 @@ def test_compare_finds_the_record_from_any_working_folder(tmp_path):
         json.loads((out / "scorecard.json").read_text())["overall"]
 
 
-def _kill_when(proc, ready, what: str, limit: float = 120.0) -> None:
-    deadline = time.time() + limit
-    while not ready():
-        assert proc.poll() is None, f"the run ended before {what}: {proc.stderr.read()[-300:]}"
-        assert time.time() < deadline, f"no {what} within {limit} s"
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-
-
-def test_sigkill_mid_write_leaves_the_previous_results_intact(tmp_path):
-    out = tmp_path / "r"
-    assert _cli("run", str(BASELINE), "--replicates", "3", "--no-plots", "--out", str(out)).returncode == 0
-    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-
-    def tmp_has(pattern):
-        return lambda: any(t.glob(pattern) for t in tmp_path.glob(".r.tmp-*"))
-
-    cmd = [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--out", str(out), "--force"]
-    for extra, pattern, what in ((["--replicates", "2500", "--no-plots"], "indicators.parquet/part-*", "a chunk"),
-                                 (["--replicates", "40"], "plots/*.png", "a figure")):
-        proc = subprocess.Popen(cmd + extra, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        _kill_when(proc, tmp_has(pattern), what)
-        assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-        assert verified_manifest(out)["replicates"] == 3
-    assert list(tmp_path.glob(".r.tmp-*"))                          # what the killed runs left, out of sight
-    done = _cli("run", str(BASELINE), "--replicates", "5", "--no-plots", "--out", str(out), "--force")
-    assert done.returncode == 0, done.stderr
-    assert verified_manifest(out)["replicates"] == 5 and not list(tmp_path.glob(".r.tmp-*"))
-
-
-def test_an_old_folder_caught_between_two_renames_is_put_back(tmp_path):
-    out = tmp_path / "r"
-    _streamed(out, replicates=2, seed=1)
-    os.rename(out, tmp_path / ".r.old-999")              # a writer without an atomic exchange died here
-    with pytest.raises(UserError, match="already holds the results"):
-        with writing(out):
-            pass
-    assert verified_manifest(out)["replicates"] == 2 and not list(tmp_path.glob(".r.old-*"))
-    shutil.rmtree(out)
-
-
 def test_compare_streams_a_scenario_with_more_replicates_than_a_run_keeps_series_of(monkeypatch):
-    from sim.cli.compare import load_subject
+    from sim.cli.compare import open_subject, realise
     monkeypatch.setattr(stream, "SERIES_DEFAULT", 6)
-    big = load_subject(str(BASELINE), 8, 1, None)
+    big = realise(open_subject(str(BASELINE), None), 8, 1)
     assert big.scratch is not None and Path(big.scratch.name, "replicates.parquet").is_dir()
     record = load_record(big.record_path)
     mem = Ensemble.from_run(run(load_scenario(BASELINE), replicates=8, seed=1))
@@ -236,3 +186,124 @@ def test_series_flag_is_checked_and_all_keeps_every_replicate(tmp_path):
     folder = _streamed(tmp_path / "r", replicates=4, seed=1, series=None, chunk=3)
     assert set(_table(folder, "indicators")["replicate"]) == {0, 1, 2, 3}
     assert not Ensemble.from_folder(folder).sampled
+
+
+# ---------------------------------------------------------------- the writer (sim.core.results)
+
+@pytest.fixture(scope="module")
+def small_run():
+    return run(BASELINE, replicates=2, seed=5)
+
+
+def test_the_manifest_lists_every_file_with_its_hash(small_run, tmp_path):
+    folder = tmp_path / "r"
+    small_run.save(folder)
+    manifest = read_manifest(folder)
+    assert set(manifest["files"]) == {"indicators.parquet/part-00000.parquet", "events.parquet/part-00000.parquet",
+                                      "replicates.parquet/part-00000.parquet", "summary.txt",
+                                      "scenario.resolved.json"}
+    assert manifest["files"] == results.file_hashes(folder)
+    assert Ensemble.from_folder(folder).columns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]      # no lock or temporary folder left beside it
+
+
+def test_a_rerun_replaces_the_whole_folder(small_run, tmp_path):
+    folder = tmp_path / "r"
+    small_run.save(folder)
+    (folder / "scorecard.json").write_text("{}")         # an earlier run's scorecard
+    with pytest.raises(UserError, match="scorecard.json is not one of the files"):
+        read_manifest(folder)
+    small_run.save(folder)
+    assert not (folder / "scorecard.json").exists()
+    read_manifest(folder)
+
+
+def test_a_changed_file_is_refused(small_run, tmp_path):
+    folder = tmp_path / "r"
+    small_run.save(folder)
+    part = folder / "events.parquet" / "part-00000.parquet"
+    part.write_bytes(part.read_bytes()[:-10])
+    with pytest.raises(UserError, match="events.parquet/part-00000.parquet does not match its hash"):
+        Ensemble.from_folder(folder)
+
+
+def test_a_second_writer_is_refused_in_one_line(tmp_path, capsys):
+    folder = tmp_path / "r"
+    with open(tmp_path / ".r.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        rc = main(["run", str(BASELINE), "--replicates", "2", "--no-plots", "--no-compare", "--out", str(folder)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "another run is writing" in err
+    assert not folder.exists()
+
+
+def test_force_replaces_a_folder_that_is_not_a_results_folder(small_run, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine\n")
+    with pytest.raises(UserError, match="--force"):
+        small_run.save(folder)
+    assert (folder / "notes.txt").exists()
+    small_run.save(folder, force=True)
+    assert not (folder / "notes.txt").exists()
+    read_manifest(folder)
+
+
+def test_without_an_atomic_exchange_the_two_renames_recover(small_run, tmp_path, monkeypatch):
+    """Where renameat2 is missing the old folder is moved aside first; a kill between the two renames leaves
+    it as .<name>.old-<pid>, and the next writer puts it back before doing anything else."""
+    folder = tmp_path / "r"
+    small_run.save(folder)
+    monkeypatch.setattr(results, "_exchange", lambda a, b: False)
+    small_run.save(folder)
+    read_manifest(folder)
+    saved = (folder / "manifest.json").read_bytes()
+    os.rename(folder, tmp_path / ".r.old-999")                  # as if killed between the renames
+    (tmp_path / ".r.tmp-998").mkdir()
+    with FolderWriter(folder) as w:
+        assert (folder / "manifest.json").exists() and not (tmp_path / ".r.old-999").exists()
+        assert not (tmp_path / ".r.tmp-998").exists()
+        assert w.tmp.is_dir()
+    assert (folder / "manifest.json").read_bytes() == saved     # put back whole; leaving without commit keeps it
+    read_manifest(folder)
+
+
+def _wait_for(cond, seconds: float = 120.0) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.slow
+def test_a_run_killed_while_writing_leaves_the_previous_results_whole(small_run, tmp_path):
+    """SIGKILL at three moments of writing over an earlier run: each time the folder is the earlier run, whole,
+    and compare accepts it; the next run cleans up what the killed one left and replaces it."""
+    folder = tmp_path / "r"
+    small_run.save(folder)
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    cmd = [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--replicates", "2", "--no-compare",
+           "--out", str(folder)]
+
+    def tmp_files() -> list[Path]:
+        return [p for d in tmp_path.glob(".r.tmp-*") for p in d.rglob("*") if p.is_file()]
+    moments = {"temporary folder made": lambda: any(tmp_path.glob(".r.tmp-*")),
+               "a chunk's tables written": lambda: any(p.parent.name == "events.parquet" for p in tmp_files()),
+               "figures being drawn": lambda: sum(p.parent.name == "plots" for p in tmp_files()) >= 4}
+    for moment, reached in moments.items():
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert _wait_for(reached), f"the run never reached: {moment}"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        assert {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before, moment
+        read_manifest(folder)
+        rc = main(["compare", str(folder), "--out", str(tmp_path / f"cmp_{len(moment)}")])
+        assert rc == 0, moment
+    proc = subprocess.run(cmd + ["--no-plots"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert not list(tmp_path.glob(".r.*")), "leftovers of the killed runs were not removed"
+    assert json.loads((folder / "manifest.json").read_text())["base_seed"] != 5

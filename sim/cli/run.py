@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import add_results_folder_args, parse_sets, positive_int, seed_int
+from sim.cli.common import add_results_folder_args, check_out, parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
                     "folder appears, whole, when the run is done.",
         epilog="example:\n  python run.py run scenarios/baseline.yaml --replicates 100 --out results/baseline\n"
                "  python run.py run scenarios/baseline.yaml --set coefficients.trade_diversion=0.3\n"
-               "  python run.py run scenarios/baseline.yaml --replicates 1000000 --no-plots --force",
+               "  python run.py run scenarios/baseline.yaml --replicates 1000000 --no-plots",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--replicates", type=positive_int, help="number of replicates (default: meta.replicates)")
@@ -43,28 +43,31 @@ def _warn_template_values(loaded) -> None:
 
 
 def cmd_run(args) -> int:
-    from sim.core.folder import writing
     from sim.core.loading import load_scenario
+    from sim.core.results import FolderWriter
     from sim.evidence.record import load_record
     from sim.evidence.scoring import score
     from sim.run.stream import stream_run
 
+    check_out(args.out)
     loaded = load_scenario(args.scenario, parse_sets(args.set))
     _warn_template_values(loaded)
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
+    check_out(folder)
     record = load_record(loaded.record_path) if loaded.record_path is not None and not args.no_compare else None
-    with writing(folder, force=args.force) as w:
-        streamed = stream_run(loaded, w.path, replicates=args.replicates, seed=args.seed, record=record,
+    # the lock is held and the target checked before the run; everything is written aside and swapped in last
+    with FolderWriter(folder, force=args.force) as w:
+        streamed = stream_run(loaded, w.tmp, replicates=args.replicates, seed=args.seed, record=record,
                               series=args.series)
         print(streamed.summary)
         ens, card = streamed.ensemble(), None
         if record is not None:
             card = score(ens, record)
-            card.save(w.path)
+            card.save(w.tmp)
             print("against the record: " + card.overall_line())
         if not args.no_plots:
             from sim.report.figures import plot_all
-            plot_all(ens, record, w.path / "plots", card)
+            plot_all(ens, record, w.tmp / "plots", card)
         w.commit(streamed.manifest)
     print(f"wrote {folder}/ (manifest.json lists every file with its content hash)")
     return 0

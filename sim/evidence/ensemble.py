@@ -37,8 +37,8 @@ import pandas as pd
 
 from sim.core.columns import indicator_columns, month_index_values
 from sim.core.errors import UserError
-from sim.core.folder import read_column, verified_manifest
 from sim.core.numerics import ordered_sum
+from sim.core.results import read_column, read_manifest
 
 #: Channel origins (``sim.core.mechanisms.base.Channel.origin``) whose events the scenario schedules:
 #: bilateral calendars, timeline entries that emit an event, organisation summit calendars.
@@ -157,9 +157,18 @@ class Ensemble:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Ensemble:
-        """A run's results folder, checked against its manifest; nothing is loaded until it is asked for."""
+        """A run's results folder, its files first checked against the manifest's hashes (sim.core.results);
+        nothing is loaded until it is asked for."""
         folder = Path(folder)
-        return cls.from_manifest(folder, verified_manifest(folder))
+        manifest = read_manifest(folder)
+        try:
+            if "tables" not in manifest:
+                manifest = _single_file_layout(folder, manifest)
+            return cls.from_manifest(folder, manifest)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError, OSError) as exc:
+            # the hashes match, so the manifest itself was edited to fit: still one line, never a traceback
+            raise UserError(f"not a readable results folder of 'run' ({type(exc).__name__}: {exc})",
+                            file=str(folder)) from None
 
     @classmethod
     def from_manifest(cls, folder: Path, manifest: dict) -> Ensemble:
@@ -172,7 +181,7 @@ class Ensemble:
         focal = tuple(manifest["focal"])
         sched, predicted = channel_split([(t, a.split(";"), o) for t, a, o in manifest["channels"]], focal)
         return cls(manifest["scenario"], months, columns, focal,
-                   read_column(folder, tables["replicates"], "seed"), manifest.get("scenario_hash", ""),
+                   _seeds(folder, manifest), manifest.get("scenario_hash", ""),
                    emitted_events(scenario, focal), manifest.get("base_seed"),
                    FolderTotals(folder, tables["replicates"], manifest["totals"]), manifest["series_replicates"],
                    FolderScheduled(folder, tables["events"], sorted(sched), focal, manifest["series_replicates"],
@@ -211,6 +220,22 @@ class Ensemble:
         if mask is None or not mask.any():
             return None
         return self.window_total(column, mask) / (12.0 if rate else 1.0)
+
+
+def _seeds(folder: Path, manifest: dict) -> np.ndarray:
+    parts = manifest["tables"]["replicates"]
+    return read_column(folder, parts, "seed") if parts else np.asarray(manifest["seeds"], dtype=np.int64)
+
+
+def _single_file_layout(folder: Path, manifest: dict) -> dict:
+    """A folder of the earlier layout (one indicators.parquet and one events.parquet, every replicate's series,
+    seeds in the manifest) described as the parts of the streamed layout, so that one reader reads both."""
+    import pyarrow.parquet as pq
+    names = pq.read_schema(folder / "indicators.parquet").names
+    return {**manifest, "tables": {"indicators": ["indicators.parquet"], "events": ["events.parquet"],
+                                   "replicates": []},
+            "columns": [c for c in names if c not in ("replicate", "seed", "month", "point")],
+            "series_replicates": len(manifest["seeds"]), "totals": []}
 
 
 def emitted_events(scenario: dict, focal) -> list[tuple[str, pd.Timestamp]]:

@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of  # noqa: E402
+from sim.core.files import atomic_write  # noqa: E402
 from sim.evidence.record import Record  # noqa: E402
 from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
 
@@ -301,7 +302,8 @@ def save(fig, path_stem: str | Path) -> list[Path]:
     out = []
     for ext in ("png", "svg"):
         p = stem.with_suffix(f".{ext}")
-        fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
+        atomic_write(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=130 if ext == "png" else None,
+                                                         bbox_inches="tight"))
         out.append(p)
     plt.close(fig)
     return out

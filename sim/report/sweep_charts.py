@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.files import atomic_write
+
 # pyplot through figures, which selects the display-free backend first
 from sim.report.figures import plt
 
@@ -39,7 +41,7 @@ def sensitivity_chart(table: pd.DataFrame, method: str, png: Path) -> None:
         ax.set_title(name, fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
 
 
@@ -57,7 +59,7 @@ def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str
         _heatmap(fig, ax, table, output, x, y)
     ax.set_title(f"{title}: {output}")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
 
 

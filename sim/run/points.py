@@ -38,7 +38,7 @@ from sim.core.compile import Compiled, Values, compile_scenario, stack_points
 from sim.core.engine import EnsembleResult, run_ensemble
 from sim.core.errors import UserError
 from sim.core.loading import LoadedScenario, load_scenario
-from sim.core.params import Cited, Range
+from sim.core.params import Cited, Range, _not_bool
 from sim.core.schema import scenario_model
 
 _SPLIT_BELOW = 4     # a failing table of this many points or fewer is compiled point by point
@@ -276,8 +276,9 @@ def _field_checks(path: str, cited: bool) -> list[tuple[str, float]] | None:
         if not (isinstance(t, type) and issubclass(t, BaseModel) and _plain_model(t, "value")):
             return None
         inner = t.model_fields.get("value")
-        if inner is None or inner.annotation is not float or inner.metadata:
+        if inner is None or inner.annotation is not float:
             return None
+        meta = meta + list(inner.metadata)
     elif t is not float:
         return None
     return _bounds(meta)
@@ -287,6 +288,8 @@ def _bounds(meta: list) -> list[tuple[str, float]] | None:
     out = []
     for m in meta:
         fn = getattr(m, "func", None)
+        if fn is _not_bool:
+            continue                            # a table holds floats, never booleans
         if isinstance(fn, Range):
             out += [("range_lo", fn.lo)] if fn.lo is not None else []
             out += [("range_hi", fn.hi)] if fn.hi is not None else []
@@ -299,11 +302,12 @@ def _bounds(meta: list) -> list[tuple[str, float]] | None:
 
 
 def _out_of_bounds(values: np.ndarray, checks: list[list[tuple[str, float]]]) -> np.ndarray:
-    """Rows some value of which the loader would reject (NaN passes a Range, as in the loader)."""
+    """Rows some value of which the loader would reject (compiled one by one, so the loader says why)."""
     bad = np.zeros(len(values), dtype=bool)
     with np.errstate(invalid="ignore"):
         for j, col_checks in enumerate(checks):
             v = values[:, j]
+            bad |= ~np.isfinite(v)              # the schemas refuse NaN and infinities (allow_inf_nan=False)
             for kind, bound in col_checks:
                 if kind == "range_lo":
                     bad |= v < bound

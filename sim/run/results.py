@@ -8,7 +8,7 @@ over the months of a recorded period) that the summary and the scorecard are
 computed from. Its parts hold up to PART_ROWS replicates, one row group per
 chunk, so that reading one total back for a million replicates opens a few
 files, not a thousand. The folder itself (atomic, hashed) is
-:mod:`sim.core.folder`; the layout is documented in docs/results.md.
+:mod:`sim.core.results`; the layout is documented in docs/results.md.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.core.columns import events_frame, indicator_columns, month_index_values
-from sim.core.folder import relative_to_folder
 from sim.core.numerics import ordered_sum
 from sim.core.provenance import package_versions
+from sim.core.results import relative_to_folder
 from sim.evidence.ensemble import scheduled_columns
 
 INDICATORS, EVENTS, REPLICATES = "indicators.parquet", "events.parquet", "replicates.parquet"

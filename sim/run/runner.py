@@ -25,10 +25,11 @@ import pandas as pd
 from sim.core.columns import events_frame, indicator_columns, indicators_frame
 from sim.core.compile import compile_scenario
 from sim.core.engine import Engine, EnsembleResult
-from sim.core.folder import writing
 from sim.core.loading import LoadedScenario, load_scenario
+from sim.core.results import MANIFEST, FolderWriter
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
 from sim.evidence.ensemble import Ensemble
+from sim.run.memory import check_fits, member_bytes
 from sim.run.points import compile_points
 from sim.run.results import EVENTS, INDICATORS, REPLICATES, RunTables, run_manifest
 from sim.run.summary import summarise
@@ -63,16 +64,17 @@ class RunOutput:
                             wall_time_s=self.wall_time_s, sample=_sample_name(self.loaded, self.sample_rows))
 
     def save(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
-        """Write the results folder (docs/results.md) whole, or not at all; ``force`` replaces an earlier run's."""
-        with writing(out_dir, force) as w:
-            tables = RunTables(w.path, len(self.seeds), [])
+        """Write the results folder (docs/results.md) as one step (see sim.core.results): a folder already
+        there is replaced whole, or kept whole if this is interrupted; ``force`` replaces one that is not a run's."""
+        with FolderWriter(out_dir, force=force) as w:
+            tables = RunTables(w.tmp, len(self.seeds), [])
             tables.add(self.result, 0, self.sample_rows)
-            (w.path / "summary.txt").write_text(self.summary() + "\n")
-            write_resolved_scenario(self.loaded, w.path)
-            manifest = {**self.manifest(w.target), "tables": tables.close()}
-            target = w.commit(manifest)
+            (w.tmp / "summary.txt").write_text(self.summary() + "\n")
+            write_resolved_scenario(self.loaded, w.tmp)
+            w.commit({**self.manifest(w.target), "tables": tables.close()})
+        target = w.target
         return {"indicators": target / INDICATORS, "events": target / EVENTS, "replicates": target / REPLICATES,
-                "manifest": target / "manifest.json", "summary": target / "summary.txt",
+                "manifest": target / MANIFEST, "summary": target / "summary.txt",
                 "scenario": target / "scenario.resolved.json"}
 
     def summary(self) -> str:
@@ -124,6 +126,8 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
     t0 = time.perf_counter()
     seeds = replicate_seeds(base, n)
     cp, points, rows = compile_members(loaded, seeds, samples)
+    check_fits(n * member_bytes(cp), f"{n:,} replicates of {len(cp.months)} months",
+               "ask for fewer replicates (--replicates, or meta.replicates)")
     result = Engine(cp, seeds, points).run()
     return RunOutput(loaded, result, base, time.perf_counter() - t0, rows)
 

@@ -35,12 +35,14 @@ from sim.core.seeds import load_samples, replicate_seeds
 from sim.evidence.ensemble import ColumnNames, Ensemble, channel_split, emitted_events
 from sim.evidence.scoring import score
 from sim.run.execution import Progress
+from sim.run.memory import check_fits, member_bytes
 from sim.run.results import RunTables, run_manifest
 from sim.run.runner import _sample_name, compile_members, write_resolved_scenario
 from sim.run.summary import summarise
 
 SERIES_DEFAULT = 10_000        # replicates whose monthly series and events a run keeps by default
 CHUNK_BYTES = 512 * 2**20      # engine arrays (and their tables) of one chunk, about
+PER_REPLICATE_BYTES = 64       # seeds (generated, then read back) and a total and its sorted copy, per replicate
 
 
 @dataclass
@@ -60,6 +62,12 @@ def chunk_size(cp: Compiled, replicates: int) -> int:
     """Replicates per chunk so that a chunk's engine arrays (and its tables, about as big) fit CHUNK_BYTES."""
     per_member = sum(a.nbytes for a in Engine(cp, [0]).records.values())
     return int(max(1, min(replicates, CHUNK_BYTES // (2 * max(per_member, 1)))))
+
+
+def stream_bytes(cp: Compiled, replicates: int, chunk: int) -> int:
+    """Memory a streamed run takes at most: one chunk's arrays and tables, and a few numbers per replicate
+    (its seed, and one window total or column at a time read back for the summary and the scores)."""
+    return 2 * chunk * member_bytes(cp) + PER_REPLICATE_BYTES * replicates
 
 
 def needed_totals(cp: Compiled, loaded: LoadedScenario, record=None) -> list[str]:
@@ -85,7 +93,7 @@ def needed_totals(cp: Compiled, loaded: LoadedScenario, record=None) -> list[str
 def stream_run(loaded: LoadedScenario, folder: str | Path, replicates: int | None = None, seed: int | None = None,
                samples: pd.DataFrame | None = None, *, record=None, series: int | None = SERIES_DEFAULT,
                chunk: int | None = None, progress: bool = True) -> Streamed:
-    """Run the replicates chunk by chunk into ``folder`` (a :func:`sim.core.folder.writing` folder).
+    """Run the replicates chunk by chunk into ``folder`` (a :class:`sim.core.results.FolderWriter`'s ``tmp``).
 
     ``record`` (a loaded record) adds the scorecard's totals; ``series`` is how
     many replicates keep their monthly series (None: all).
@@ -94,12 +102,14 @@ def stream_run(loaded: LoadedScenario, folder: str | Path, replicates: int | Non
     folder = Path(folder)
     n = loaded.scenario.meta.replicates if replicates is None else replicates
     base = loaded.scenario.meta.seed if seed is None else seed
-    seeds = replicate_seeds(base, n)
     if samples is None and loaded.posterior_path is not None:
         samples = load_samples(loaded.posterior_path)
     shared = compile_scenario(loaded)                   # every chunk's, unless replicates draw parameters
     keys = needed_totals(shared, loaded, record)
     chunk = chunk or chunk_size(shared, n)
+    check_fits(stream_bytes(shared, n, chunk), f"{n:,} replicates (chunks of {chunk:,})",
+               "ask for fewer replicates (--replicates, or meta.replicates)")
+    seeds = replicate_seeds(base, n)
     kept = n if series is None else min(series, n)
     tables = RunTables(folder, kept, keys)
     bar = Progress(n, 0, enabled=progress and n > chunk, label="run")
