@@ -54,3 +54,13 @@ def add_parallel_args(p: argparse.ArgumentParser) -> None:
                    help="local worker processes (default: all cores; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the chunks on a Dask cluster, e.g. tcp://host:8786 (workers need this project)")
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """--quiet: commands that can take more than a few seconds report progress on stderr unless told not to."""
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, a line every few seconds otherwise)")
+
+
+def quiet_requested(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))

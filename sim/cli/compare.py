@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cli.common import positive_int, seed_int
+from sim.cli.common import add_quiet, positive_int, seed_int
 from sim.core.errors import UserError
 
 
@@ -61,6 +61,7 @@ def _common(p, many: bool = True):
     p.add_argument("--seed", type=seed_int, help="base seed (default: meta.seed); the same for every scenario")
     p.add_argument("--record", help="record folder (default: the scenario's meta.record)")
     p.add_argument("--out", help="output folder")
+    add_quiet(p)
 
 
 def register(sub) -> None:

@@ -3,7 +3,8 @@
 ``load_record()`` reads a record folder (by default ``calibration/record/``):
 ``record.yaml`` (the record's name, the pair of states it is about, where its
 source documents are described) and ``{events,windows,observations}.csv``,
-plus the alias list ``calibration/aliases.yaml``. It validates every row and
+plus an alias list: ``aliases.yaml`` beside the record folder when there is
+one, else the bundled ``calibration/aliases.yaml``. It validates every row and
 returns a :class:`Record` of typed pandas DataFrames. Any bad input raises
 :class:`~sim.core.errors.UserError` naming the file, the line and the field.
 
@@ -26,13 +27,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from sim.core.bundle import SOURCE_ROOT, data_root
 from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
 from sim.core.yamlio import format_path, load_yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_FOLDER = REPO_ROOT / "calibration" / "record"
-DEFAULT_ALIASES = REPO_ROOT / "calibration" / "aliases.yaml"
+REPO_ROOT = SOURCE_ROOT
+DEFAULT_FOLDER = data_root() / "calibration" / "record"
+DEFAULT_ALIASES = data_root() / "calibration" / "aliases.yaml"
+ALIASES_FILE = "aliases.yaml"
 
 #: Type of a chronology entry that has no content about the pair (or any dyad);
 #: kept so that counts per window reproduce the chronology, ignored by type counts.
@@ -77,6 +80,16 @@ class Aliases:
     @property
     def org_ids(self) -> set[str]:
         return set(self.organisations)
+
+
+def aliases_for(folder: str | Path) -> Path:
+    """The alias list a record folder is read with: ``aliases.yaml`` beside it, else the bundled one.
+
+    Looked up relative to the record, not the working directory, so that a
+    project copied elsewhere (``dyadsim init``) uses its own, editable list.
+    """
+    beside = Path(folder).resolve().parent / ALIASES_FILE
+    return beside if beside.is_file() else DEFAULT_ALIASES
 
 
 def load_aliases(path: str | Path | None = None) -> Aliases:
@@ -278,7 +291,7 @@ def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Ali
     if not path.exists():
         raise UserError(f"{META_FILE} not found: a record folder declares its name and pair there",
                         file=str(path))
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
+    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or aliases_for(folder))
     data, origins = load_yaml(path)
     file = str(path)
 
@@ -395,7 +408,7 @@ def load_record(folder: str | Path | None = None, aliases: str | Path | Aliases 
     folder = Path(folder) if folder else DEFAULT_FOLDER
     if not folder.is_dir():
         raise UserError("record folder not found", file=str(folder))
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
+    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or aliases_for(folder))
     meta = load_record_meta(folder, al)
     windows = _load_windows(folder / "windows.csv")
     events = _load_events(folder / "events.csv", windows, al)

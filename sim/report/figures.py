@@ -1,29 +1,37 @@
 """Figures that put simulated runs beside the recorded history.
 
 Each function takes an :class:`~sim.evidence.scoring.Ensemble` (and the record), draws
-one figure and returns it; ``save`` writes PNG and SVG. The Agg backend keeps
-this usable on machines without a display.
+one figure and returns it; ``save`` writes PNG and SVG.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, never pyplot's:
+importing this module must not change the backend of the notebook or program
+that uses it, nor leave figures open in pyplot's registry. A Figure needs no
+backend to save itself, and Jupyter shows one returned from a cell.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of  # noqa: E402
-from sim.evidence.record import Record  # noqa: E402
-from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
+from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of
+from sim.evidence.record import Record
+from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations
+from sim.run.execution import Progress, progress_enabled
 
 BAND = "#4C72B0"
 OBS = "#C44E52"
 BASE = "#8C8C8C"
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, constrained_layout: bool = False, **kw):
+    """``pyplot.subplots`` without pyplot: a detached Figure and its axes."""
+    fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+    return fig, fig.subplots(nrows, ncols, **kw)
+
 
 def _unit(column: str) -> str:
     return unit_of(column)
@@ -59,7 +67,7 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None,
     """
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
+        fig, ax = subplots(figsize=(10, 4.8), constrained_layout=True)
     else:
         fig = ax.figure
     vals = _series_values(ens, column)
@@ -112,7 +120,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     available = [c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"]
     if types is None:
         types = _busiest_types(ens, counts, available)
-    fig, axes = plt.subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
+    fig, axes = subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
                              constrained_layout=True)
     axes = np.atleast_1d(axes)
     wins = record.windows[record.windows["kind"].astype(str) == "chronology"]
@@ -182,7 +190,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     if not np.array_equal(base.seeds, other.seeds):
         raise ValueError("difference charts pair replicates by seed: run both scenarios with the same seeds")
     n = len(columns)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
+    fig, axes = subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
     for ax, col in zip(axes, columns, strict=True):
@@ -202,7 +210,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
 
 def scorecard_chart(cards: list[Scorecard]):
     """Scores per recorded series and per chronology window, beside the naive baselines (lower is better)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
+    fig, (a1, a2) = subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
                                  gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / (len(cards) + 2)
     first = cards[0]
@@ -250,7 +258,6 @@ def save(fig, path_stem: str | Path) -> list[Path]:
         p = stem.with_suffix(f".{ext}")
         fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
         out.append(p)
-    plt.close(fig)
     return out
 
 
@@ -266,16 +273,20 @@ def default_columns(ens: Ensemble) -> list[str]:
     return out
 
 
-def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Scorecard | None = None) -> list[Path]:
+def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Scorecard | None = None,
+             progress: bool | None = None) -> list[Path]:
     """Fan charts of the main indicators, the event timeline and (given a scorecard) the scorecard chart."""
     folder = Path(folder)
-    written = []
-    for col in default_columns(ens):
-        written += save(fan_chart(ens, col, record), folder / f"fan_{safe_name(col)}")
+    jobs = [(f"fan_{safe_name(col)}", lambda col=col: fan_chart(ens, col, record)) for col in default_columns(ens)]
     if record is not None:
-        written += save(event_timeline(ens, record), folder / "events_timeline")
+        jobs.append(("events_timeline", lambda: event_timeline(ens, record)))
     if card is not None:
-        written += save(scorecard_chart([card]), folder / "scorecard")
+        jobs.append(("scorecard", lambda: scorecard_chart([card])))
+    written = []
+    with Progress(len(jobs), enabled=progress_enabled(progress), unit="figure", label=f"figures of {ens.name}") as bar:
+        for stem, draw in jobs:
+            written += save(draw(), folder / stem)
+            bar.update()
     return written
 
 

@@ -26,6 +26,7 @@ from sim.core.engine import Engine, EnsembleResult
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.provenance import package_versions
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
+from sim.run.execution import Progress, progress_enabled
 from sim.run.points import compile_points
 
 
@@ -105,11 +106,13 @@ def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None 
 
 
 def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, seed: int | None = None,
-        overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None) -> RunOutput:
+        overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None,
+        progress: bool | None = None) -> RunOutput:
     """Run ``replicates`` members of a scenario; replicate seeds derive from ``seed``.
 
     With ``samples`` (or a scenario whose ``meta.posterior`` names one) each
-    replicate draws its parameter values from that weighted sample.
+    replicate draws its parameter values from that weighted sample. ``progress``
+    reports the months simulated (default: on in the CLI, off elsewhere).
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario, overrides)
     if isinstance(scenario, LoadedScenario) and overrides:
@@ -119,8 +122,13 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
     t0 = time.perf_counter()
     seeds = replicate_seeds(base, n)
     cp, points = compile_members(loaded, seeds, samples)
-    result = Engine(cp, seeds, points).run()
-    return RunOutput(loaded, result, base, time.perf_counter() - t0)
+    engine = Engine(cp, seeds, points)
+    with Progress(cp.n_months, enabled=progress_enabled(progress), unit="month",
+                  label=f"{loaded.scenario.meta.name}: {n} replicates") as bar:
+        while not engine.done:       # Engine.run(), one month at a time so that progress can be shown
+            engine.step()
+            bar.update()
+    return RunOutput(loaded, engine.result(), base, time.perf_counter() - t0)
 
 
 def _band(x: np.ndarray, digits: int = 1) -> str:
