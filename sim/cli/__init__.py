@@ -44,8 +44,11 @@ def program_name() -> str:
 
 
 def _version() -> str:
-    from sim import __version__
-    return f"dyadsim {__version__}"
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return f"dyadsim {version('dyadsim')}"
+    except PackageNotFoundError:
+        return "dyadsim (not installed: run from a checkout without pip install)"
 
 
 def build_parser() -> argparse.ArgumentParser:
