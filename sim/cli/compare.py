@@ -128,11 +128,12 @@ def cmd_plot(args) -> int:
     s = load_subject(args.inputs[0], args.replicates, args.seed, args.record)
     out = Path(args.out) if args.out else Path("results") / s.label / "plots"
     record = load_record_for(s) if s.record_path else None
-    cols = args.columns.split(",") if args.columns else plots.default_columns(s.ensemble)
-    unknown = [c for c in cols if c not in s.ensemble.columns]
-    if unknown:
-        raise UserError(f"unknown indicator column(s) {unknown}; see sim/core/columns.py for the names",
-                        path="--columns")
+    from sim.api import UnknownColumn, resolve_column
+    try:      # either state order for a pair; an unknown name lists the valid ones
+        cols = ([resolve_column(c.strip(), s.ensemble.columns) for c in args.columns.split(",")] if args.columns
+                else plots.default_columns(s.ensemble))
+    except UnknownColumn as exc:
+        raise UserError(exc.message, path="--columns") from None
     written = []
     for c in cols:
         written += plots.save(plots.fan_chart(s.ensemble, c, record), out / f"fan_{plots.safe_name(c)}")

@@ -1,0 +1,201 @@
+"""What users of other tools expect: a notebook API, Mesa's conventions, a CLI that behaves like one."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.conftest import BASELINE, ROOT
+
+PY = sys.executable
+
+
+@pytest.fixture(scope="module")
+def pair():
+    import sim.api as ds
+    return ds.run("baseline", replicates=12, seed=3), ds.run("no_2014_sanctions", replicates=12, seed=3)
+
+
+# ----------------------------------------------------------------------------- notebook API
+
+def test_api_tables_have_a_month_column_and_accept_either_state_order(pair):
+    base, _ = pair
+    q = base.quantiles("trade.russia.china")
+    assert list(q.columns) == ["month", "q05", "q25", "q50", "q75", "q95"] and len(q) == 216
+    assert q["month"].iloc[0].strftime("%Y-%m") == "2000-01"
+    assert q.equals(base.quantiles("trade.china.russia"))
+    s = base.series("trade.china.russia")
+    assert s.columns[0] == "month" and s.shape == (216, 13)
+    assert "month" in base.indicators.columns
+
+
+def test_api_unknown_column_lists_valid_names(pair):
+    import sim.api as ds
+    base, _ = pair
+    with pytest.raises(KeyError) as exc:
+        base.quantiles("trade.russia.chna")
+    text = str(exc.value)
+    assert "trade.china.russia" in text and "did you mean" in text
+    assert isinstance(exc.value, ds.UserError)
+    with pytest.raises(ds.UnknownColumn, match="families: .*exports"):
+        base.plot("exprts.x.y")
+
+
+def test_api_matches_the_command_line_run(pair, tmp_path):
+    """A notebook run and `run` with the same seed give the same numbers."""
+    import pandas as pd
+    base, _ = pair
+    proc = subprocess.run([PY, "run.py", "run", str(BASELINE), "--replicates", "12", "--seed", "3", "--no-plots",
+                           "--no-compare", "--quiet", "--out", str(tmp_path / "r")], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""                      # --quiet: no progress lines
+    cli = pd.read_parquet(tmp_path / "r" / "indicators.parquet")
+    assert np.array_equal(cli["trade.china.russia"].to_numpy(), base.indicators["trade.china.russia"].to_numpy())
+
+
+def test_api_compare_difference_and_loading_overrides(pair):
+    import sim.api as ds
+    base, cf = pair
+    table = ds.compare(base, cf)
+    assert list(table.index) == ["baseline", "no_2014_sanctions"] and "series_crps_log" in table.columns
+    diff = ds.difference(base, cf, "trade.russia.china").table
+    assert (diff.loc[diff["month"] < "2014-01-01", "q50"] == 0).all()
+    assert diff["q50"].iloc[-1] < 0                 # without sanctions, less trade turns toward the partner
+    loaded = ds.load("baseline", **{"coefficients.trade_diversion": 0.3})
+    assert loaded.scenario.coefficients.trade_diversion.value == 0.3
+    with pytest.raises(ds.UserError, match="bundled: baseline"):
+        ds.load("no_such_example")
+
+
+def test_figures_never_change_the_users_backend(tmp_path):
+    """A notebook's backend stays what it was; nothing is left open in pyplot."""
+    code = ("import matplotlib; matplotlib.use('pdf')\n"
+            "import matplotlib.pyplot as plt\n"
+            "import sim.api as ds, sim.report.figures as f, sim.report.sweep_charts, sim.report.calibration\n"
+            "r = ds.run('baseline', replicates=4, seed=1)\n"
+            "fig = r.plot(); fig2 = r.plot_events()\n"
+            "f.save(fig, r'%s')\n"
+            "assert matplotlib.get_backend() == 'pdf', matplotlib.get_backend()\n"
+            "assert plt.get_fignums() == [], plt.get_fignums()\n"
+            "print(type(fig).__name__)\n") % (tmp_path / "fan")
+    proc = subprocess.run([PY, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Figure" and (tmp_path / "fan.png").stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------- Mesa conventions
+
+def test_rng_takes_int_generator_and_none_like_mesa():
+    from sim.core.model import RelationsModel
+    a = RelationsModel(BASELINE, rng=np.random.default_rng(5), collect=False)
+    b = RelationsModel(BASELINE, rng=np.random.default_rng(5), collect=False)
+    assert a.seed == b.seed                                 # a seeded Generator is reproducible
+    fresh = [RelationsModel(BASELINE, collect=False).seed for _ in range(2)]
+    assert fresh[0] != fresh[1]                             # None = fresh entropy, as in Mesa
+    again = RelationsModel(BASELINE, rng=fresh[0], collect=False).run()
+    first = RelationsModel(BASELINE, rng=fresh[0], collect=False).run()
+    assert np.array_equal(again.engine.exports, first.engine.exports)    # the recorded seed repeats the run
+    with pytest.raises(TypeError, match="integer seed, a numpy Generator or None"):
+        RelationsModel(BASELINE, rng="five")
+
+
+def test_batch_run_iterations_give_distinct_runs_with_their_seeds():
+    import mesa
+
+    from sim.core.model import RelationsModel
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # Mesa deprecates iterations= in favour of rng=
+        out = mesa.batch_run(RelationsModel, parameters={"coefficients.trade_diversion": [0.2]}, iterations=3,
+                             number_processes=1, data_collection_period=-1, display_progress=False)
+    out2 = mesa.batch_run(RelationsModel, parameters={}, rng=[None] * 2, number_processes=1,
+                          data_collection_period=-1, display_progress=False)
+    assert len({r["trade.china.russia"] for r in out}) == 3 and len({r["seed"] for r in out}) == 3
+    assert len({r["trade.china.russia"] for r in out2}) == 2
+    row = out[1]
+    again = RelationsModel(rng=row["seed"], **{"coefficients.trade_diversion": 0.2}).run()
+    assert again.datacollector.get_model_vars_dataframe()["trade.china.russia"].iloc[-1] == row["trade.china.russia"]
+
+
+def test_model_re_created_the_way_solaraviz_resets_it():
+    """Mesa 3.5's Reset calls type(model)(**params, scenario=<mesa Scenario>)."""
+    from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
+
+    from sim.core.model import RelationsModel
+    params = {"scenario_file": str(BASELINE), "rng": 7, "coefficients.trade_diversion": 0.4}
+    model = RelationsModel(**params)
+    _check_model_params(model, params)
+    kwargs = _build_model_init_kwargs(model, params, add_scenario_when_empty=True, require_model_accepts_scenario=True)
+    assert "scenario" in kwargs
+    again = type(model)(**kwargs)
+    assert again.seed == 7 and again.loaded.overrides == {"coefficients.trade_diversion": 0.4}
+    old_style = RelationsModel(str(BASELINE), rng=7, **{"coefficients.trade_diversion": 0.4})
+    assert old_style.loaded.hash == again.loaded.hash
+    with pytest.raises(TypeError, match="give the scenario once"):
+        RelationsModel(str(BASELINE), scenario_file=str(BASELINE))
+
+
+def test_agents_read_like_mesa_agents_and_refuse_writes_loudly():
+    from sim.core.model import RelationsModel, StateAgent
+    model = RelationsModel(BASELINE, rng=1, collect=False)
+    model.step()
+    states = model.agents_by_type[StateAgent]
+    assert len(states.get("gdp")) == len(model.loaded.scenario.states)
+    agent = next(a for a in states if a.state_id == "russia")
+    before = dict(agent.trust)
+    with pytest.raises(TypeError, match=r"read-only.*states\.russia\.trust\.china"):
+        agent.trust["china"] = 0.9
+    with pytest.raises(AttributeError, match="read-only"):
+        agent.trust = {"china": 0.9}
+    assert dict(agent.trust) == before
+    with pytest.raises(KeyError, match="entries:"):
+        agent.trust["atlantis"]
+
+
+# ----------------------------------------------------------------------------- command line
+
+@pytest.mark.parametrize("argv,prog", [(["run.py"], "run.py"), (["-m", "sim"], "python -m sim"),
+                                       (["-m", "dyadsim"], "python -m dyadsim")])
+def test_entry_points_share_the_commands(argv, prog):
+    proc = subprocess.run([PY, *argv, "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: {prog} ")
+    assert "init" in proc.stdout and "viz" in proc.stdout
+
+
+def test_installed_script_says_its_name_and_version():
+    script = ROOT / ".venv" / "bin" / "dyadsim"
+    if not script.exists():
+        pytest.skip("no .venv/bin/dyadsim: run scripts/bootstrap.sh")
+    proc = subprocess.run([str(script), "--help"], capture_output=True, text=True)
+    assert proc.stdout.startswith("usage: dyadsim ") and "dyadsim run scenarios/baseline.yaml" in proc.stdout
+    version = subprocess.run([str(script), "--version"], capture_output=True, text=True).stdout
+    from importlib.metadata import version as dist_version
+    assert version.strip() == f"dyadsim {dist_version('dyadsim')}"
+
+
+def test_progress_lines_with_eta_when_not_a_terminal(tmp_path):
+    proc = subprocess.run([PY, "run.py", "report", str(BASELINE), "--replicates", "5", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert any("baseline: 5 replicates: 216/216 months (100%)" in ln and "ETA" in ln for ln in lines), lines
+    assert any(ln.startswith("figures of baseline:") and "ETA" in ln for ln in lines), lines
+
+
+def test_init_writes_an_example_project_that_runs_elsewhere(tmp_path):
+    proc = subprocess.run([PY, str(ROOT / "run.py"), "init", "proj"], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "proj" / "calibration" / "aliases.yaml").exists()
+    again = subprocess.run([PY, str(ROOT / "run.py"), "init", "proj"], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
+    (tmp_path / "proj" / "calibration" / "aliases.yaml").write_text(
+        (tmp_path / "proj" / "calibration" / "aliases.yaml").read_text().replace("\nstates:\n", "\nstates:\n  atlantis:\n    names: [Atlantis]\n", 1))
+    rec = subprocess.run([PY, str(ROOT / "run.py"), "record", "--folder", "proj/calibration/record"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert rec.returncode == 0, rec.stderr
+    from sim.evidence.record import load_record
+    assert "atlantis" in load_record(tmp_path / "proj" / "calibration" / "record").aliases.states
