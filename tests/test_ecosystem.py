@@ -192,8 +192,8 @@ def test_init_writes_an_example_project_that_runs_elsewhere(tmp_path):
     assert (tmp_path / "proj" / "calibration" / "aliases.yaml").exists()
     again = subprocess.run([PY, str(ROOT / "run.py"), "init", "proj"], cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 2 and "--force" in again.stderr and "Traceback" not in again.stderr
-    (tmp_path / "proj" / "calibration" / "aliases.yaml").write_text(
-        (tmp_path / "proj" / "calibration" / "aliases.yaml").read_text().replace("\nstates:\n", "\nstates:\n  atlantis:\n    names: [Atlantis]\n", 1))
+    aliases = tmp_path / "proj" / "calibration" / "aliases.yaml"      # the project's own list is the one used
+    aliases.write_text(aliases.read_text().replace("\nstates:\n", "\nstates:\n  atlantis:\n    names: [Atlantis]\n", 1))
     rec = subprocess.run([PY, str(ROOT / "run.py"), "record", "--folder", "proj/calibration/record"], cwd=tmp_path,
                          capture_output=True, text=True)
     assert rec.returncode == 0, rec.stderr

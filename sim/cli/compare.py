@@ -175,7 +175,8 @@ def cmd_report(args) -> int:
                             out / "figures" / f"diff_{o.label}")
     for c in cards:
         c.save(out / "scores" / c.scenario)
-    page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".png"], out)
+    page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".svg"], out,
+                         record.sources_folder)
     (out / "index.html").write_text(page)
     print(format_scorecard(card))
     print(f"wrote {out / 'index.html'}")
