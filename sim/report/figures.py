@@ -49,7 +49,7 @@ def _date_axis(ax) -> None:
     ax.grid(True, alpha=0.3)
 
 
-def _series_values(ens: Ensemble, column: str) -> np.ndarray:
+def series_values(ens: Ensemble, column: str) -> np.ndarray:
     vals = ens.columns[column]
     fam = family_of(column)
     if fam is not None and fam.plot == "rolling12":
@@ -70,7 +70,7 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None,
         fig, ax = subplots(figsize=(10, 4.8), constrained_layout=True)
     else:
         fig = ax.figure
-    vals = _series_values(ens, column)
+    vals = series_values(ens, column)
     q = np.percentile(vals, [5, 25, 50, 75, 95], axis=0)
     x = ens.months + pd.Timedelta(days=14)
     ax.fill_between(x, q[0], q[4], color=BAND, alpha=0.18, lw=0, label="90% of replicates")
@@ -194,7 +194,7 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
     for ax, col in zip(axes, columns, strict=True):
-        d = _series_values(other, col) - _series_values(base, col)
+        d = series_values(other, col) - series_values(base, col)
         q = np.percentile(d, [5, 50, 95], axis=0)
         ax.fill_between(x, q[0], q[2], color=BAND, alpha=0.25, lw=0, label="90% of paired replicates")
         ax.plot(x, q[1], color=BAND, lw=1.6, label="median difference")
