@@ -44,14 +44,18 @@ goal,trade_total,,,india;russia,bn USD,2015,2015,50,target,t.txt:46,a goal - nev
 """
 
 
-@pytest.fixture
-def record(tmp_path):
-    folder = tmp_path / "record"
+def write_record(folder, observations: str = OBS_CSV):
+    """The synthetic India-Russia record folder (with other observations if given)."""
     folder.mkdir()
     for name, text in [("record.yaml", RECORD_YAML), ("windows.csv", WINDOWS_CSV), ("events.csv", EVENTS_CSV),
-                       ("observations.csv", OBS_CSV)]:
+                       ("observations.csv", observations)]:
         (folder / name).write_text(text)
-    return load_record(folder)
+    return folder
+
+
+@pytest.fixture
+def record(tmp_path):
+    return load_record(write_record(tmp_path / "record"))
 
 
 MONTHS = pd.date_range("2009-01-01", "2014-12-01", freq="MS")
@@ -74,7 +78,8 @@ def test_crps_of_a_degenerate_ensemble_is_the_absolute_error(record):
     assert s.loc["t2010", "crps"] == pytest.approx(abs(math.log(12.0) - math.log(10.0)), abs=1e-9)
     assert s.loc["t2014", "crps"] == pytest.approx(abs(math.log(24.0) - math.log(30.0)), abs=1e-9)
     assert s.loc["t2010", "bias"] == pytest.approx(0.2)
-    assert not s.loc["t2010", "in90"] and "goal" not in s.index          # targets are not observations
+    assert not s.loc["t2010", "in90"]
+    assert s.loc["goal", "status"] == "not scored" and "target" in s.loc["goal", "reason"]   # a goal, listed
 
 
 def test_partial_year_is_compared_with_the_same_months(record):

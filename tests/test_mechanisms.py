@@ -106,7 +106,8 @@ def test_per_point_values_compile_like_separate_scenarios():
     assert together.n_points == apart.n_points == 3
     for name in apart.arrays:
         a, b = together.arrays[name], apart.arrays[name]
-        assert np.array_equal(np.broadcast_to(a, (3,) + a.shape[1:]), np.broadcast_to(b, (3,) + b.shape[1:])), name
+        assert np.array_equal(np.broadcast_to(a, (3,) + a.shape[1:]), np.broadcast_to(b, (3,) + b.shape[1:]),
+                              equal_nan=True), name
     for name in apart.coef:
         assert np.array_equal(np.broadcast_to(together.coef[name], 3), np.broadcast_to(apart.coef[name], 3)), name
 

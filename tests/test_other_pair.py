@@ -11,7 +11,7 @@ from sim.evidence.record import load_record
 from sim.evidence.scoring import Ensemble, score
 from sim.run.runner import run
 from tests.conftest import BASELINE, ROOT
-from tests.test_compare import EVENTS_CSV, OBS_CSV, RECORD_YAML, WINDOWS_CSV
+from tests.test_compare import write_record
 
 A = {"assumption": "test value"}
 
@@ -31,11 +31,7 @@ def _state(name, gdp, growth, energy, cap, exports=None, trust=None, threat=None
 
 
 def write_pair(tmp_path):
-    record = tmp_path / "record"
-    record.mkdir()
-    for name, text in [("record.yaml", RECORD_YAML), ("windows.csv", WINDOWS_CSV), ("events.csv", EVENTS_CSV),
-                       ("observations.csv", OBS_CSV)]:
-        (record / name).write_text(text)
+    write_record(tmp_path / "record")
     base = yaml.safe_load(BASELINE.read_text())
     doc = {
         "meta": {"name": "india_russia", "description": "another pair", "start": "2005-01", "end": "2014-12",

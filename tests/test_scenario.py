@@ -184,3 +184,37 @@ def test_every_cited_line_exists():
 
 def test_month_index_orders_months():
     assert month_index("2000-12") + 1 == month_index("2001-01")
+
+
+MINIMAL = """
+meta: {name: minimal, description: two states that trade and nothing else, start: 2005-01, end: 2007-12,
+       seed: 1, focal: [aa, bb]}
+states:
+  aa:
+    name: A
+    gdp: {value: 100, assumption: test}
+    growth: {value: 0.05, assumption: test}
+    exports: {bb: {value: 10, assumption: test}}
+  bb:
+    name: B
+    gdp: {value: 50, assumption: test}
+    growth: {value: 0.03, assumption: test}
+    exports: {aa: {value: 5, assumption: test}}
+coefficients: {}
+"""
+
+
+def test_only_what_a_scenario_uses_is_required(tmp_path):
+    """No drivers, no arms, no organisations, no coefficients: defaults (cited as assumptions) fill in."""
+    from sim.run.runner import run
+    f = tmp_path / "minimal.yaml"
+    f.write_text(MINIMAL)
+    loaded = load_scenario(f)
+    c = loaded.scenario.coefficients
+    elasticity = c.trade_income_elasticity
+    assert elasticity.value > 0 and (elasticity.source or elasticity.assumption)
+    assert loaded.scenario.states["aa"].energy_export_share.assumption.startswith("default")
+    out = run(loaded, replicates=3, seed=2)
+    ind = out.indicators
+    assert "trade.aa.bb" in ind and "oil_price" not in ind and not any(c.startswith("arms_") for c in ind)
+    assert (ind["trade.aa.bb"] > 0).all()

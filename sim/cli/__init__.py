@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "sim.cli.sweep",
     "sim.cli.calibrate",
     "sim.cli.describe",
+    "sim.cli.template",
     "sim.cli.init",
     "sim.cli.viz",
 ]

@@ -22,7 +22,8 @@ def register(subparsers) -> None:
     p.add_argument("--folder", metavar="DIR", default=None,
                    help="record folder (default: the bundled calibration/record)")
     p.add_argument("--aliases", metavar="FILE", default=None,
-                   help="alias file (default: aliases.yaml beside the record folder, else the bundled one)")
+                   help="shared alias file (default: aliases.yaml beside the record folder, else the bundled "
+                        "one); the record folder's own aliases.yaml is merged over it")
     p.add_argument("--out", metavar="FILE", default=None, help="also write the summary as JSON to FILE")
     p.set_defaults(func=cmd_record)
 
@@ -45,6 +46,9 @@ def register(subparsers) -> None:
                    help="the two state ids the chronology is about (default: from its heading)")
     q.add_argument("--aliases", metavar="FILE", default=None,
                    help="alias file (default: calibration/aliases.yaml)")
+    q.add_argument("--record", metavar="DIR", default=None,
+                   help="record folder the rows are for: its aliases.yaml is merged over the shared aliases and "
+                        "its windows are used when it is of the same pair (default: calibration/record)")
     q.add_argument("--out", metavar="FILE", default=None, help="write the coded rows as CSV to FILE")
     q.set_defaults(func=cmd_import_chronology)
 
@@ -72,7 +76,20 @@ def _summary(rec) -> dict:
         "observations": int(len(obs)),
         "observations_per_kind": {str(k): int(v) for k, v in obs["kind"].value_counts().sort_index().items()},
         "quantities": int(obs["quantity"].nunique()),
+        "citations": {k: int(v) for k, v in _citation_kinds(rec).items()},
+        "sources_checked": not rec.sources_unchecked,
+        "sources_unchecked": rec.sources_unchecked,
     }
+
+
+def _citation_kinds(rec) -> dict[str, int]:
+    """How many rows cite a document, a dataset or an assumption."""
+    from sim.evidence.citations import parse_citation
+    kinds: dict[str, int] = {}
+    for value in list(rec.events["source"]) + list(rec.observations["source"]):
+        kind = parse_citation(value).kind
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 def cmd_record(args) -> int:
@@ -85,6 +102,10 @@ def cmd_record(args) -> int:
     print(f"events: {s['events']}  observations: {s['observations']} "
           f"({', '.join(f'{k} {v}' for k, v in s['observations_per_kind'].items())}; "
           f"{s['quantities']} quantities)")
+    print("citations: " + ", ".join(f"{k} {v}" for k, v in s["citations"].items())
+          + ("" if not s["citations"].get("document") else
+             "; cited documents checked: every file exists and holds the cited lines" if s["sources_checked"]
+             else f"; cited documents NOT checked: {s['sources_unchecked']}"))
     print("events per window (outside the chronology windows the record is silent, not zero):")
     for w in s["windows"]:
         print(f"  {w['id']:<14} {w['kind']:<10} {w['start']}..{w['end']}  {s['events_per_window'].get(w['id'], 0):>4}")
@@ -117,7 +138,7 @@ def cmd_import_chronology(args) -> int:
     except UnicodeDecodeError as exc:
         raise UserError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
     source = args.source or path.name
-    events, uncoded = parse_chronology(text, source, pair=args.pair, aliases=args.aliases)
+    events, uncoded = parse_chronology(text, source, pair=args.pair, aliases=args.aliases, record=args.record)
     coded = int((events["type"] != "").sum()) if len(events) else 0
     if len(events) == 0:
         raise UserError("no dated chronology entries found (expected lines like 'Sept. 7, 2012: ...')",

@@ -27,11 +27,23 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_run)
 
 
+def _warn_template_values(loaded) -> None:
+    """A scenario written from the template still holding its neutral numbers runs, but says so."""
+    import sys
+
+    from sim.report.template import TEMPLATE_MARK, template_values
+    left = template_values(loaded.raw)
+    if left:
+        print(f"warning: {len(left)} value(s) still carry the template's '{TEMPLATE_MARK}:' numbers: "
+              + ", ".join(left[:6]) + (" ..." if len(left) > 6 else ""), file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     from sim.core.loading import load_scenario
     from sim.run.runner import run
 
     loaded = load_scenario(args.scenario, parse_sets(args.set))
+    _warn_template_values(loaded)
     out = run(loaded, replicates=args.replicates, seed=args.seed)
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
     paths = out.save(folder)

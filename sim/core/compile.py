@@ -96,6 +96,10 @@ class Compiled:
             return [f"{self.states[i]}>{self.states[j]}" for i, j in self.pairs[index[6:]]]
         if index == "states":
             return list(self.states)
+        if index == "orgs":
+            return list(self.orgs)
+        if index == "cells":
+            return [f"{self.states[s]}@{self.orgs[o]}" for s, o in self.fixed["align_cells"]]
         return [f"{s}@{o}" for s in self.states for o in self.orgs]
 
 
@@ -175,7 +179,11 @@ class Build:
 
 def _jumps(b: Build, mechs: tuple[Mechanism, ...]) -> list[list[Jump]]:
     """Timeline effects on state variables, each resolved to (variable, flat index), in timeline order."""
-    owners = {sv.jump: sv for m in mechs for sv in m.state_vars if sv.jump}
+    owners: dict[str, list] = {}
+    for m in mechs:
+        for sv in m.state_vars:
+            if sv.jump:
+                owners.setdefault(sv.jump, []).append(sv)
     out: list[list[Jump]] = [[] for _ in range(b.T)]
     for i, ev in enumerate(b.sc.timeline):
         t = month_index(ev.date) - b.t0
@@ -183,11 +191,13 @@ def _jumps(b: Build, mechs: tuple[Mechanism, ...]) -> list[list[Jump]]:
             tgt = b.target(eff.target)
             if tgt[0] != "states" or tgt[2] not in owners:
                 continue
-            sv = owners[tgt[2]]
             value = b.num(f"timeline.{i}.effects.{j}", eff.value)
             rows = range(len(b.states)) if tgt[1] == "*" else [b.si[tgt[1]]]
-            for r in rows:
-                out[t].append(Jump(sv.name, _locate(b, sv, r, tgt), eff.op, value))
+            for sv in owners[tgt[2]]:
+                if sv.jump_ops is not None and eff.op not in sv.jump_ops:
+                    continue
+                for r in rows:
+                    out[t].append(Jump(sv.name, _locate(b, sv, r, tgt), eff.op, value))
     return out
 
 

@@ -7,16 +7,17 @@ arithmetic (see ../shared/FIELD_NOTES.md, "Speed measured here"), so state is
 held as arrays with a leading member axis, and the mechanisms (in
 ``sim.core.mechanisms``) act on them in their registry order.
 
-Reproducibility: each member draws its random numbers from its own generator
-(``numpy.random.default_rng(seed)``) in fixed-shape yearly blocks, laid out by
-the mechanisms' declared draw slots, and every operation is elementwise along
-the member axis, so a member's trajectory is bit-identical whatever else runs
-beside it.
+Reproducibility: every random number is a pure function of the member's seed,
+the key of the stream it belongs to (named after what it drives) and the month
+(sim/core/streams.py), and every operation is elementwise along the member
+axis. So a member's trajectory is bit-identical whatever else runs beside it,
+and a counterfactual that adds or removes a stream leaves all others alone.
 
 A month: timeline jumps are applied to state variables and every variable is
 kept inside its bounds; then each mechanism's ``step`` runs, reading state
-and a per-month context (this month's draws, event counts, which
-organisations met); then state, flows and events are recorded.
+and a per-month context (this month's draws, event counts, perceptions, which
+organisations met); then state, flows and events are recorded. Nothing a
+mechanism reads is dated after the month it computes.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.core.compile import Compiled
-
-BLOCK = 12  # months of random numbers drawn at a time per member
+from sim.core.streams import Streams
 
 
 @dataclass
@@ -61,9 +61,16 @@ class EnsembleResult:
         raise AttributeError(name)
 
 
-def _layout(cp: Compiled, kind: str) -> list[tuple[str, int]]:
-    draws = sorted((d for m in cp.mechanisms for d in m.draws if d.kind == kind), key=lambda d: d.slot)
-    return [(d.name, d.size(cp)) for d in draws]
+def _streams(cp: Compiled, seeds: np.ndarray, kind: str) -> tuple[Streams, list[tuple[str, int]]]:
+    """One keyed stream set per kind of draw, and where each mechanism's draws sit in it."""
+    keys, layout = [], []
+    for mech in cp.mechanisms:
+        for d in mech.draws:
+            if d.kind == kind:
+                ks = [f"{d.name}/{k}" for k in d.keys(cp)]
+                keys += ks
+                layout.append((d.name, len(ks)))
+    return Streams(seeds, keys), layout
 
 
 class Engine:
@@ -76,23 +83,27 @@ class Engine:
         self.points = np.zeros(M, dtype=int) if points is None else np.asarray(points, dtype=int)
         if self.points.shape != (M,):
             raise ValueError("points must give one parameter point per member")
-        self.gens = [np.random.default_rng(int(s)) for s in self.seeds]
         self.T, self.t = cp.n_months, 0
         self.k = {name: self.pick_array(arr)[:, None] for name, arr in cp.coef.items()}
         self.state: dict[str, np.ndarray] = {}
-        self.records: dict[str, np.ndarray] = {}
+        self.cache: dict[str, np.ndarray] = {}     # per-run values mechanisms keep (e.g. first-month references)
+        # Recorded variables are stored month-major (each month's write is contiguous) and exposed as
+        # (members, months, ...) views.
+        self._store: dict[str, np.ndarray] = {}
         for mech in cp.mechanisms:
             for sv in mech.state_vars:
                 init = self.pick(sv.init)
                 self.state[sv.name] = init * np.ones((M,) + (1,) * (init.ndim - 1))
                 if sv.record:
-                    self.records[sv.name] = np.zeros((M, self.T) + init.shape[1:])
+                    self._store[sv.name] = np.zeros((self.T, M) + init.shape[1:])
             for fl in mech.flows:
-                self.records[fl.name] = np.zeros((M, self.T, len(cp.index_labels(fl.index))))
+                self._store[fl.name] = np.zeros((self.T, M, len(cp.index_labels(fl.index))))
         for mech in cp.mechanisms:
             mech.init(self)
-        self.records["counts"] = np.zeros((M, self.T, len(cp.channels)), dtype=np.int32)
-        self._normals, self._uniforms = _layout(cp, "normal"), _layout(cp, "uniform")
+        self._store["counts"] = np.zeros((self.T, M, len(cp.channels)), dtype=np.int32)
+        self.records = {name: np.moveaxis(arr, 0, 1) for name, arr in self._store.items()}
+        self._normals, self._normal_layout = _streams(cp, self.seeds, "normal")
+        self._uniforms, self._uniform_layout = _streams(cp, self.seeds, "uniform")
         self._bounds = [(sv.name, sv.lo, sv.hi) for m in cp.mechanisms for sv in m.state_vars
                         if sv.lo is not None or sv.hi is not None]
 
@@ -112,17 +123,14 @@ class Engine:
         """Month ``t`` of a prepared array with a month axis, for every member (or one shared row)."""
         return self.pick_array(self.cp.arrays[name][:, t])
 
-    def _draw_block(self) -> None:
-        n = min(BLOCK, self.T - self.t)
-        nz, nu = sum(s for _, s in self._normals), sum(s for _, s in self._uniforms)
-        self._z = np.stack([g.standard_normal((n, nz)) for g in self.gens]) if nz else np.zeros((self.M, n, 0))
-        self._u = np.stack([g.random((n, nu)) for g in self.gens]) if nu else np.zeros((self.M, n, 0))
-        self._block_start = self.t
-
     def _draws(self) -> dict[str, np.ndarray]:
         out = {}
-        for block, layout in ((self._z, self._normals), (self._u, self._uniforms)):
-            row, start = block[:, self.t - self._block_start], 0
+        for streams, layout, kind in ((self._normals, self._normal_layout, "normal"),
+                                      (self._uniforms, self._uniform_layout, "uniform")):
+            if not layout:
+                continue
+            row = streams.normal(self.t) if kind == "normal" else streams.uniform(self.t)
+            start = 0
             for name, size in layout:
                 out[name] = row[:, start:start + size]
                 start += size
@@ -148,19 +156,17 @@ class Engine:
     def step(self) -> None:
         if self.done:
             raise RuntimeError("the run has reached the end of its period")
-        if self.t % BLOCK == 0:
-            self._draw_block()
         month = MonthContext(self.t, self._draws(), np.zeros((self.M, len(self.cp.channels)), dtype=np.int32))
         self._apply_jumps()
         for mech in self.cp.mechanisms:
             mech.step(self, month)
-        for name, arr in self.records.items():
+        for name, arr in self._store.items():
             if name == "counts":
-                arr[:, self.t] = month.counts
+                arr[self.t] = month.counts
             elif name in self.state:
-                arr[:, self.t] = self.state[name]
+                arr[self.t] = self.state[name]
             elif name in month.values:
-                arr[:, self.t] = month.values[name]
+                arr[self.t] = month.values[name]
         self.t += 1
 
     def run(self) -> EnsembleResult:

@@ -204,14 +204,55 @@ def _cross_check(sc: Scenario, origins: Origins, file: str) -> None:
     for i, cal in enumerate(sc.calendar):
         _check_calendar(cal, ("calendar", i), fail)
     _check_timeline(sc, fail)
+    _check_agents(sc, fail)
+
+
+def _check_agents(sc: Scenario, fail) -> None:
+    """Relations, dated contracts and driver effects name things that exist and make sense."""
+    focal = set(sc.meta.focal)
+    seen: set[frozenset] = set()
+    for n, rel in enumerate(sc.relations):
+        for k, sid in enumerate(rel.pair):
+            if sid not in sc.states:
+                fail(("relations", n, "pair", k), f"unknown state '{sid}'")
+        key = frozenset(rel.pair)
+        if len(key) == 1:
+            fail(("relations", n, "pair"), "a relation needs two different states")
+        if key == focal:
+            fail(("relations", n, "pair"), "the focal pair's events go under 'events:', not 'relations:'")
+        if key in seen:
+            fail(("relations", n, "pair"), f"relation {rel.pair[0]}-{rel.pair[1]} listed twice")
+        seen.add(key)
+    for i, ev in enumerate(sc.timeline):
+        for n, c in enumerate(ev.contracts):
+            loc = ("timeline", i, "contracts", n)
+            for role in ("seller", "buyer"):
+                if getattr(c, role) not in sc.states:
+                    fail(loc + (role,), f"unknown state '{getattr(c, role)}'")
+            if c.buyer not in sc.states[c.seller].arms_clients:
+                fail(loc + ("buyer",), f"'{c.buyer}' is not among {c.seller}'s arms_clients")
+    energy = []
+    for did, drv in sc.drivers.items():
+        if not drv.effects and did != "oil_price":
+            fail(("drivers", did), f"driver '{did}' acts on nothing: declare its effects (energy_price or "
+                                   "exchange_rate with a state)")
+        for n, eff in enumerate(drv.effects):
+            loc = ("drivers", did, "effects", n)
+            if eff.kind == "exchange_rate" and eff.state not in sc.states:
+                fail(loc + ("state",), "an exchange_rate effect names the state whose currency it is"
+                     + (f"; unknown state '{eff.state}'" if eff.state else ""))
+            if eff.kind == "energy_price":
+                if eff.state is not None:
+                    fail(loc + ("state",), "the energy price is one world price: no state")
+                energy.append(did)
+    if len(energy) + ("oil_price" in sc.drivers and not sc.drivers["oil_price"].effects) > 1:
+        fail(("drivers",), "only one driver can be the energy price")
 
 
 def _check_meta_and_drivers(sc: Scenario, fail) -> None:
     for i, sid in enumerate(sc.meta.focal):
         if sid not in sc.states:
             fail(("meta", "focal", i), f"unknown state '{sid}'")
-    if "oil_price" not in sc.drivers:
-        fail(("drivers",), "a driver named 'oil_price' is required (it feeds trade and arms revenue)")
     for did, drv in sc.drivers.items():
         dates = [month_index(p.date) for p in drv.points]
         if dates != sorted(dates) or len(set(dates)) != len(dates):

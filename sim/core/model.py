@@ -190,9 +190,9 @@ class RelationsModel(mesa.Model):
         if loaded.posterior_path is not None:      # draw this run's parameters as an ensemble member would
             loaded = self.loaded = _posterior_draw(loaded, seed)
         self.compiled = compile_scenario(loaded)
-        # One member; its stream is a fresh default_rng(seed), which is also self.rng.
+        # One member: its random numbers are keyed streams of this seed (sim/core/streams.py), exactly as
+        # the member with this seed in any ensemble; self.rng stays free for users' own draws.
         self.engine = Engine(self.compiled, [self.seed])
-        self.engine.gens = [self.rng]
         for sid, st in loaded.scenario.states.items():
             StateAgent(self, sid, st.name)
         for oid, org in loaded.scenario.organisations.items():

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, create_model, model_validator
 
 from sim.core import mechanisms
+from sim.core.mechanisms.signals import RESPONSE_NAMES
 from sim.core.params import Cited, NonNeg, Param, Positive, Strict, Unit, ranged  # noqa: F401 - re-exported
 from sim.core.taxonomy import EVENT_TYPE_NAMES
 from sim.core.time import Month, month_index
@@ -35,6 +36,7 @@ def _check_id(v: str) -> str:
 
 Id = Annotated[str, AfterValidator(_check_id)]
 EventTypeName = Literal[EVENT_TYPE_NAMES]  # type: ignore[valid-type]
+ResponseName = Literal[RESPONSE_NAMES]  # type: ignore[valid-type]
 
 
 Strict, Cited, Param = Strict, Cited, Param  # re-exported: every file schema builds on these
@@ -65,18 +67,23 @@ class Meta(Strict):
 
 class ArmsClient(Strict):
     copy_fear: Unit
+    backlog: NonNeg = Param(value=0.0, assumption="default: no contracted but undelivered arms at the start")
+    grade: Unit | None = None  # top grade of system the seller offers at the start; default: its own choice rule
 
 
 class StateDef(Strict):
     name: str
     gdp: NonNeg
     growth: Param
-    energy_export_share: Unit
-    arms_capability: Unit
-    arms_capability_growth: NonNeg
-    sanctions_exposure: Unit
+    # Optional: a state that exports no fuel, has no arms industry or is never sanctioned leaves them out.
+    energy_export_share: Unit = Param(value=0.0, assumption="default: the state exports no fuel")
+    arms_capability: Unit = Param(value=0.0, assumption="default: no arms industry modelled for this state")
+    arms_capability_growth: NonNeg = Param(value=0.0, assumption="default: arms capability does not grow")
+    sanctions_exposure: Unit = Param(value=0.0, assumption="default: the state is not exposed to sanctions")
     # Drift of the exporter's market share per year (T2); omitted means the share holds steady.
     export_trend: Param | None = None
+    # Fuel share of exports to one partner (per-partner composition); partners not listed take energy_export_share.
+    export_energy_share: dict[Id, Unit] = {}
     exports: dict[Id, NonNeg] = {}
     trust: dict[Id, Unit] = {}
     threat: dict[Id, Unit] = {}
@@ -123,10 +130,26 @@ class DriverPoint(Cited):
     value: float
 
 
+class DriverEffect(Strict):
+    """What a driver acts on, by name: the model has no hidden meaning for a driver's id.
+
+    ``energy_price``: fuel exports are valued at this price (and fuel exporters' revenue needs follow it);
+    ``exchange_rate``: local currency units per USD of ``state``, whose economy in USD shrinks as it rises.
+    """
+
+    kind: Literal["energy_price", "exchange_rate"]
+    state: Id | None = None
+
+
 class Driver(Strict):
     unit: str
     description: str
     points: list[DriverPoint] = Field(min_length=1)
+    # How the path runs between points: linear, or held at the last point until the next ("step": nothing
+    # dated after a month shapes that month).
+    interpolation: Literal["linear", "step"] = "linear"
+    # Omitted: a driver named oil_price acts as the energy price (files written before effects existed).
+    effects: list[DriverEffect] = []
 
 
 def coefficients_model() -> type:
@@ -141,7 +164,17 @@ def coefficients_model() -> type:
 
 class EventProcess(Strict):
     rate: NonNeg
-    trust_sensitivity: Param
+    trust_sensitivity: Param = Param(value=1.0, assumption="default: more such events when relations are warm")
+    # How the hazard responds to the state of the world (sim/core/mechanisms/events.py lists the signals and
+    # each type's cited defaults); a listed signal replaces that type's default.
+    responds: dict[ResponseName, Param] = {}
+
+
+class Relation(Strict):
+    """Another pair whose own events the model generates (they move that pair's trust, which others perceive)."""
+
+    pair: tuple[Id, Id]
+    events: dict[EventTypeName, EventProcess] = Field(min_length=1)
 
 
 class Effect(Cited):
@@ -172,6 +205,15 @@ class Emit(Strict):
     organisation: Id | None = None
 
 
+class Contract(Strict):
+    """An arms contract the record dates (e.g. a long-withheld system finally sold): value, backlog, capability."""
+
+    seller: Id
+    buyer: Id
+    value: Positive
+    grade: Unit = Param(value=1.0, assumption="default: a top-grade system")
+
+
 class TimelineEvent(Cited):
     id: Id
     date: Month
@@ -179,16 +221,18 @@ class TimelineEvent(Cited):
     effects: list[Effect] = []
     sanctions: list[Sanction] = []
     emits: list[Emit] = []
+    contracts: list[Contract] = []
 
 
 class Scenario(Strict):
     """Base of the scenario schema; ``scenario_model()`` adds the mechanisms' ``coefficients``."""
 
     meta: Meta
-    drivers: dict[Id, Driver]
+    drivers: dict[Id, Driver] = {}
     states: dict[Id, StateDef]
     organisations: dict[Id, Organisation] = {}
     events: dict[EventTypeName, EventProcess] = {}
+    relations: list[Relation] = []
     calendar: list[Calendar] = []
     timeline: list[TimelineEvent] = []
 

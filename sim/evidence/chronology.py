@@ -34,16 +34,8 @@ import pandas as pd
 
 from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
-from sim.evidence.record import (
-    DEFAULT_FOLDER,
-    EVENT_COLUMNS,
-    META_FILE,
-    Aliases,
-    check_pair,
-    load_aliases,
-    load_record_meta,
-    state_of_name,
-)
+from sim.evidence.aliases import Aliases, check_pair, load_aliases, state_of_name
+from sim.evidence.record import DEFAULT_FOLDER, EVENT_COLUMNS, META_FILE, load_record_meta, record_aliases
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -277,12 +269,12 @@ def _window_for(source_name: str, start: pd.Timestamp | None, windows: pd.DataFr
     return "chron_unknown"
 
 
-def _default_windows(pair: tuple[str, str], aliases: Aliases) -> pd.DataFrame | None:
-    """The project record's windows, if that record is of the same pair."""
-    path = DEFAULT_FOLDER / "windows.csv"
-    if not path.exists() or not (DEFAULT_FOLDER / META_FILE).exists():
+def _default_windows(pair: tuple[str, str], aliases: Aliases, folder: Path = DEFAULT_FOLDER) -> pd.DataFrame | None:
+    """A record's windows (by default the project record's), if that record is of the same pair."""
+    path = folder / "windows.csv"
+    if not path.exists() or not (folder / META_FILE).exists():
         return None
-    if set(load_record_meta(DEFAULT_FOLDER, aliases).pair) != set(pair):
+    if set(load_record_meta(folder, aliases).pair) != set(pair):
         return None
     df = pd.read_csv(path, dtype=str).fillna("")
     df["start"] = pd.to_datetime(df["start"])
@@ -322,7 +314,7 @@ def choose_heading(text: str, aliases: Aliases, pair=None,
     for name, sid in zip(h.names, ids, strict=True):
         if sid is None:
             raise UserError(f"the heading on line {h.index + 1} names '{name}', which is not a state in "
-                            f"{Path(aliases.path).name} (add it to a state's names, or give --pair A,B)",
+                            f"{aliases.file_names} (add it to a state's names, or give --pair A,B)",
                             file=source_name or None, path="pair")
     if ids[0] == ids[1]:
         raise UserError(f"the heading on line {h.index + 1} names '{ids[0]}' twice; give --pair A,B",
@@ -331,7 +323,7 @@ def choose_heading(text: str, aliases: Aliases, pair=None,
 
 
 def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | str | Path | None = None,
-                     windows: pd.DataFrame | None | bool = True):
+                     windows: pd.DataFrame | None | bool = True, record: str | Path | None = None):
     """Parse and code a chronology. Returns ``(events DataFrame, uncoded list of dicts)``;
     the pair used is in ``events.attrs["pair"]``.
 
@@ -339,14 +331,20 @@ def parse_chronology(text: str, source_name: str, pair=None, aliases: Aliases | 
     and to find the window. ``pair``: the two state ids the chronology is about
     (a tuple or "a,b"); by default read from the "Chronology of X-Y Relations"
     heading. ``windows``: a windows table (as in ``calibration/record/windows.csv``),
-    True for the project record's own (used only if that record is of the same
-    pair), or None.
+    True for the record's own (used only if that record is of the same pair), or
+    None. ``record``: the record folder the rows are for (default: the project
+    record); its own alias file is merged over the shared one, so that its
+    leaders and places code the entries.
     """
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases)
+    folder = Path(record) if record is not None else DEFAULT_FOLDER
+    if isinstance(aliases, Aliases):
+        al = aliases
+    else:
+        al = record_aliases(folder, aliases) if record is not None else load_aliases(aliases)
     pair, heading = choose_heading(text, al, pair, source_name)
     coder = Coder(al, pair)
     if windows is True:
-        windows = _default_windows(pair, al)
+        windows = _default_windows(pair, al, folder)
     entries, stray, heading_year, _ = split_entries(text, heading)
     uncoded = [_uncoded(source_name, item["line"], "", item["text"], item["reason"]) for item in stray]
     parsed = []

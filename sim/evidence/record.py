@@ -25,17 +25,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from sim.core.bundle import SOURCE_ROOT, data_root
+from sim.core.bundle import data_root
 from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
 from sim.core.yamlio import format_path, load_yaml
+from sim.evidence.aliases import (  # noqa: F401 - DEFAULT_ALIASES and state_of_name re-exported
+    DEFAULT_ALIASES,
+    REPO_ROOT,
+    Aliases,
+    check_pair,
+    load_aliases,
+    shared_aliases_for,
+    state_of_name,
+)
+from sim.evidence.citations import SourceChecker, parse_citation
 
-REPO_ROOT = SOURCE_ROOT
 DEFAULT_FOLDER = data_root() / "calibration" / "record"
-DEFAULT_ALIASES = data_root() / "calibration" / "aliases.yaml"
-ALIASES_FILE = "aliases.yaml"
+#: A record folder's own alias file, merged over the shared one (unless record.yaml names another).
+RECORD_ALIASES = "aliases.yaml"
 
 #: Type of a chronology entry that has no content about the pair (or any dyad);
 #: kept so that counts per window reproduce the chronology, ignored by type counts.
@@ -51,125 +59,11 @@ OBS_COLUMNS = ["id", "quantity", "exporter", "importer", "actors", "unit", "peri
                "value", "kind", "source", "note"]
 
 META_FILE = "record.yaml"
-META_KEYS = ("name", "pair", "description", "sources")
+META_KEYS = ("name", "pair", "description", "sources", "aliases")
 SOURCES_KEYS = ("description", "folder", "index")
 
-_SOURCE_RE = re.compile(r"^[A-Za-z0-9_.\-]+\.txt:[1-9][0-9]*$")
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PERIOD_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-
-# --------------------------------------------------------------------------- aliases
-
-@dataclass
-class Aliases:
-    """Names -> ids, plus the ordered keyword rules for event types."""
-
-    states: dict[str, list[str]]            # id -> names (people included)
-    leaders: dict[str, list[str]]           # id -> names of heads of state/government
-    diplomats: list[str]                    # names of foreign ministers, deputies, ambassadors
-    organisations: dict[str, list[str]]     # id -> names
-    type_rules: list[dict]                  # [{type, pattern, condition?}] in priority order
-    path: str = ""
-    places: dict[str, list[str]] = field(default_factory=dict)   # id -> country name(s) and capital(s)
-
-    @property
-    def state_ids(self) -> set[str]:
-        return set(self.states)
-
-    @property
-    def org_ids(self) -> set[str]:
-        return set(self.organisations)
-
-
-def aliases_for(folder: str | Path) -> Path:
-    """The alias list a record folder is read with: ``aliases.yaml`` beside it, else the bundled one.
-
-    Looked up relative to the record, not the working directory, so that a
-    project copied elsewhere (``dyadsim init``) uses its own, editable list.
-    """
-    beside = Path(folder).resolve().parent / ALIASES_FILE
-    return beside if beside.is_file() else DEFAULT_ALIASES
-
-
-def load_aliases(path: str | Path | None = None) -> Aliases:
-    path = Path(path) if path else DEFAULT_ALIASES
-    if not path.exists():
-        raise UserError("alias file not found", file=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise UserError(f"not valid YAML: {exc}", file=str(path),
-                        line=None if line is None else line + 1) from None
-    for key in ("states", "organisations", "type_rules"):
-        if key not in data:
-            raise UserError(f"missing section '{key}'", file=str(path), path=key)
-    states: dict[str, list[str]] = {}
-    leaders: dict[str, list[str]] = {}
-    diplomats: list[str] = []
-    places: dict[str, list[str]] = {}
-    for sid, entry in data["states"].items():
-        entry = entry or {}
-        names = list(entry.get("names", []))
-        # places: what "visits X" may name (country, capital); defaults to the names,
-        # and a place not listed under names is still a name of the state
-        own = [str(n) for n in (entry.get("places") or [])]
-        places[str(sid)] = own or [str(n) for n in names]
-        names.extend(n for n in own if n not in names)
-        for person in entry.get("people", []) or []:
-            pnames = [person["name"], *person.get("short", [])]
-            names.extend(pnames)
-            if person.get("leader"):
-                leaders.setdefault(sid, []).extend(pnames)
-            title = str(person.get("title", "")).lower()
-            if "foreign minister" in title or "ambassador" in title:
-                diplomats.extend(pnames)
-        states[str(sid)] = names
-    orgs = {str(oid): list((entry or {}).get("names", [])) for oid, entry in data["organisations"].items()}
-    rules = []
-    for i, rule in enumerate(data["type_rules"]):
-        where = f"type_rules[{i}]"
-        if not isinstance(rule, dict) or "type" not in rule or "pattern" not in rule:
-            raise UserError("each rule needs 'type' and 'pattern'", file=str(path), path=where)
-        if rule["type"] not in EVENT_TYPES:
-            raise UserError(f"unknown event type '{rule['type']}'", file=str(path), path=f"{where}.type")
-        try:
-            re.compile(rule["pattern"])
-        except re.error as exc:
-            raise UserError(f"bad regular expression: {exc}", file=str(path), path=f"{where}.pattern") from None
-        rules.append(dict(rule))
-    return Aliases(states, leaders, diplomats, orgs, rules, str(path), places)
-
-
-def state_of_name(aliases: Aliases, name: str) -> str | None:
-    """The state id a name stands for (id itself, name, adjective, capital), case-insensitive."""
-    key = " ".join(name.split()).casefold()
-    if not key:
-        return None
-    for sid in aliases.states:
-        if sid.casefold() == key or sid.replace("_", " ").casefold() == key:
-            return sid
-    for sid, names in aliases.states.items():
-        if any(" ".join(str(n).split()).casefold() == key for n in names):
-            return sid
-    return None
-
-
-def check_pair(pair, aliases: Aliases, *, file: str | None = None, line: int | None = None,
-               path: str = "pair") -> tuple[str, str]:
-    """Validate a pair of state ids (a sequence or "a,b"); returns it as a tuple."""
-    if isinstance(pair, str):
-        pair = [p.strip() for p in pair.split(",")]
-    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(p, str) and p for p in pair):
-        raise UserError(f"a pair is two state ids, got {pair!r}", file=file, line=line, path=path)
-    for i, sid in enumerate(pair):
-        if sid not in aliases.states:
-            raise UserError(f"unknown state id '{sid}' (not in {Path(aliases.path).name})",
-                            file=file, line=line, path=f"{path}[{i}]")
-    if pair[0] == pair[1]:
-        raise UserError(f"the pair names '{pair[0]}' twice", file=file, line=line, path=path)
-    return (pair[0], pair[1])
 
 
 # --------------------------------------------------------------------------- reading
@@ -238,9 +132,16 @@ def _check_unique(rows, lines, path):
         seen[rid] = line
 
 
-def _check_source(value: str, path: Path, line: int, column: str = "source"):
-    if not _SOURCE_RE.match(value):
-        _fail(f"'{value}' is not a citation of the form FILE.txt:LINE", path, line, column)
+def _check_source(value: str, path: Path, line: int, checker: SourceChecker, column: str = "source"):
+    """A row's citation: well formed, and a cited document exists in the sources folder with that line."""
+    try:
+        cit = parse_citation(value)
+    except ValueError as exc:
+        _fail(str(exc), path, line, column)
+    problem = checker.problem(cit)
+    if problem:
+        _fail(problem, path, line, column)
+    return cit
 
 
 # --------------------------------------------------------------------------- record
@@ -274,6 +175,7 @@ class RecordMeta:
     description: str = ""
     sources: dict = field(default_factory=dict)
     path: str = ""
+    aliases_file: Path | None = None    # the record's own alias file, merged over the shared one
 
     @property
     def sources_folder(self) -> Path | None:
@@ -283,17 +185,34 @@ class RecordMeta:
             return None
         return (Path(self.path).parent / folder).resolve()
 
+    @property
+    def citation_folder(self) -> Path:
+        """Where cited ``FILE:LINE`` documents are looked up: the sources folder, else the record's own."""
+        return self.sources_folder or Path(self.path).parent.resolve()
 
-def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> RecordMeta:
-    """Read and validate ``record.yaml`` of a record folder."""
-    folder = Path(folder) if folder else DEFAULT_FOLDER
+
+def _record_aliases_file(folder: Path, data: dict, where) -> Path | None:
+    """The record-level alias file: ``aliases:`` of record.yaml, else ``aliases.yaml`` beside it if present."""
+    declared = data.get("aliases")
+    if declared is None:
+        own = folder / RECORD_ALIASES
+        return own if own.is_file() else None
+    file = str(folder / META_FILE)
+    if not isinstance(declared, str) or not declared.strip():
+        raise UserError("expected a file name", file=file, line=where("aliases"), path="aliases")
+    path = folder / declared
+    if not path.is_file():
+        raise UserError(f"alias file '{declared}' not found (looked at {path})", file=file,
+                        line=where("aliases"), path="aliases")
+    return path
+
+
+def _read_meta(folder: Path) -> tuple[dict, object]:
     path = folder / META_FILE
     if not path.exists():
         raise UserError(f"{META_FILE} not found: a record folder declares its name and pair there",
                         file=str(path))
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or aliases_for(folder))
     data, origins = load_yaml(path)
-    file = str(path)
 
     def where(*p):
         for k in range(len(p), -1, -1):
@@ -302,11 +221,30 @@ def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Ali
         return None
 
     if not isinstance(data, dict):
-        raise UserError("expected a mapping with name, pair, ...", file=file, line=1)
+        raise UserError("expected a mapping with name, pair, ...", file=str(path), line=1)
+    return data, where
+
+
+def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> RecordMeta:
+    """Read and validate ``record.yaml`` of a record folder."""
+    return _meta_and_aliases(Path(folder) if folder else DEFAULT_FOLDER, aliases)[0]
+
+
+def record_aliases(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> Aliases:
+    """The aliases a record folder uses: the shared file (or ``aliases``) with the record's own merged over it."""
+    return _meta_and_aliases(Path(folder) if folder else DEFAULT_FOLDER, aliases)[1]
+
+
+def _meta_and_aliases(folder: Path, aliases) -> tuple[RecordMeta, Aliases]:
+    """record.yaml validated against the aliases it brings (an Aliases object is used as given)."""
+    data, where = _read_meta(folder)
+    file = str(folder / META_FILE)
     for key in data:
         if key not in META_KEYS:
             raise UserError(f"unknown field '{key}' (known: {', '.join(META_KEYS)})", file=file,
                             line=where(key), path=key)
+    own = _record_aliases_file(folder, data, where)
+    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or shared_aliases_for(folder), own)
     for key in ("name", "pair"):
         if key not in data:
             raise UserError(f"missing field '{key}'", file=file, line=1, path=key)
@@ -319,10 +257,16 @@ def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Ali
     if isinstance(pair, list):
         for i, sid in enumerate(pair):
             if isinstance(sid, str) and sid not in al.states:
-                raise UserError(f"unknown state id '{sid}' (not in {Path(al.path).name})", file=file,
+                raise UserError(f"unknown state id '{sid}' (not in {al.file_names})", file=file,
                                 line=where("pair", i), path=format_path(("pair", i)))
     pair = check_pair(pair, al, file=file, line=where("pair"))
-    sources = data.get("sources") or {}
+    sources = _check_sources_field(data.get("sources") or {}, file, where)
+    meta = RecordMeta(data["name"].strip(), pair, str(data.get("description") or "").strip(),
+                      dict(sources), file, own)
+    return meta, al
+
+
+def _check_sources_field(sources, file: str, where) -> dict:
     if not isinstance(sources, dict):
         raise UserError("expected a mapping (description, folder, index)", file=file,
                         line=where("sources"), path="sources")
@@ -332,8 +276,7 @@ def load_record_meta(folder: str | Path | None = None, aliases: str | Path | Ali
                             line=where("sources", key), path=f"sources.{key}")
         if not isinstance(value, str):
             raise UserError("expected text", file=file, line=where("sources", key), path=f"sources.{key}")
-    return RecordMeta(data["name"].strip(), pair, str(data.get("description") or "").strip(),
-                      dict(sources), file)
+    return sources
 
 
 @dataclass
@@ -344,16 +287,20 @@ class Record:
     aliases: Aliases = field(repr=False, default=None)
     folder: str = ""
     meta: RecordMeta | None = None
+    #: why cited documents could not be checked ("" when they were)
+    sources_unchecked: str = ""
 
     @property
     def content_hash(self) -> str:
         """SHA-256 over the record's files, so a score says which version of the record it used."""
         import hashlib
         h = hashlib.sha256()
-        for name in ("record.yaml", "windows.csv", "events.csv", "observations.csv"):
-            f = Path(self.folder) / name
+        files = [Path(self.folder) / name for name in ("record.yaml", "windows.csv", "events.csv", "observations.csv")]
+        if self.meta is not None and self.meta.aliases_file is not None:
+            files.append(self.meta.aliases_file)
+        for f in files:
             if f.exists():
-                h.update(name.encode() + b"\0" + f.read_bytes())
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
         return h.hexdigest()
 
     @property
@@ -405,18 +352,39 @@ class Record:
 
 
 def load_record(folder: str | Path | None = None, aliases: str | Path | Aliases | None = None) -> Record:
+    """Read and validate a record folder. ``aliases``: the shared alias file (or an Aliases object used
+    as given); the record's own alias file is merged over a file, never over an object."""
     folder = Path(folder) if folder else DEFAULT_FOLDER
     if not folder.is_dir():
         raise UserError("record folder not found", file=str(folder))
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or aliases_for(folder))
-    meta = load_record_meta(folder, al)
-    windows = _load_windows(folder / "windows.csv")
-    events = _load_events(folder / "events.csv", windows, al)
-    observations = _load_observations(folder / "observations.csv", al)
-    return Record(events, windows, observations, al, str(folder), meta)
+    meta, al = _meta_and_aliases(folder, aliases)
+    checker = SourceChecker(meta.citation_folder)
+    windows = _load_windows(folder / "windows.csv", checker)
+    events = _load_events(folder / "events.csv", windows, al, checker)
+    observations = _load_observations(folder / "observations.csv", al, checker)
+    return Record(events, windows, observations, al, str(folder), meta, checker.unchecked)
 
 
-def _load_windows(path: Path) -> pd.DataFrame:
+def _chronology_lines(row: dict, path: Path, line: int, checker: SourceChecker):
+    """First and last line of a chronology window's document (NA for a window cited otherwise)."""
+    src = row["source"]
+    if not src:
+        _fail("a chronology window names its source: the file holding the chronology (with first_line and "
+              "last_line), or 'dataset: NAME; TABLE; YEAR' or 'assumption: WHY'", path, line, "source")
+    if src.split(":", 1)[0].strip().lower() in ("dataset", "assumption") and ":" in src:
+        _check_source(src, path, line, checker)
+        return pd.NA, pd.NA
+    for col in ("first_line", "last_line"):
+        if not row[col].isdigit():
+            _fail(f"'{row[col]}' is not a line number", path, line, col)
+    first, last = int(row["first_line"]), int(row["last_line"])
+    if last < first:
+        _fail("last_line is before first_line", path, line, "last_line")
+    _check_source(f"{src}:{first}-{last}", path, line, checker)
+    return first, last
+
+
+def _load_windows(path: Path, checker: SourceChecker) -> pd.DataFrame:
     rows, lines = _read_csv(path, WINDOW_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
@@ -429,14 +397,7 @@ def _load_windows(path: Path) -> pd.DataFrame:
             _fail(f"kind '{row['kind']}' is not one of {', '.join(WINDOW_KINDS)}", path, line, "kind")
         first = last = pd.NA
         if row["kind"] == "chronology":
-            if not row["source"].endswith(".txt"):
-                _fail("a chronology window needs its source file", path, line, "source")
-            for col in ("first_line", "last_line"):
-                if not row[col].isdigit():
-                    _fail(f"'{row[col]}' is not a line number", path, line, col)
-            first, last = int(row["first_line"]), int(row["last_line"])
-            if last < first:
-                _fail("last_line is before first_line", path, line, "last_line")
+            first, last = _chronology_lines(row, path, line, checker)
         out.append({**row, "start": start, "end": end, "first_line": first, "last_line": last,
                     "csv_line": line})
     df = pd.DataFrame(out, columns=WINDOW_COLUMNS + ["csv_line"])
@@ -446,7 +407,7 @@ def _load_windows(path: Path) -> pd.DataFrame:
     return df
 
 
-def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame:
+def _load_events(path: Path, windows: pd.DataFrame, al: Aliases, checker: SourceChecker) -> pd.DataFrame:
     rows, lines = _read_csv(path, EVENT_COLUMNS)
     _check_unique(rows, lines, path)
     win = windows.set_index("id")
@@ -463,10 +424,10 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
             _fail("no actors", path, line, "actors")
         for a in actors:
             if a not in al.states:
-                _fail(f"unknown actor '{a}' (not in {Path(al.path).name})", path, line, "actors")
+                _fail(f"unknown actor '{a}' (not in {al.file_names})", path, line, "actors")
         org = row["organisation"]
         if org and org not in al.organisations:
-            _fail(f"unknown organisation '{org}' (not in {Path(al.path).name})", path, line, "organisation")
+            _fail(f"unknown organisation '{org}' (not in {al.file_names})", path, line, "organisation")
         etype = row["type"]
         if etype != OTHER_TYPE and etype not in EVENT_TYPES:
             _fail(f"unknown event type '{etype}' (see sim/core/taxonomy.py)", path, line, "type")
@@ -485,7 +446,7 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
         if w["kind"] == "chronology" and (start < w["start"] or end > w["end"]):
             _fail(f"event {row['start']}..{row['end']} lies outside window {wid} "
                   f"({w['start']:%Y-%m-%d}..{w['end']:%Y-%m-%d})", path, line, "start")
-        _check_source(row["source"], path, line)
+        _check_source(row["source"], path, line, checker)
         out.append({**row, "start": start, "end": end, "goldstein": expected, "csv_line": line})
     df = pd.DataFrame(out, columns=EVENT_COLUMNS + ["csv_line"])
     df["precision"] = pd.Categorical(df["precision"], categories=list(PRECISIONS))
@@ -497,7 +458,7 @@ def _load_events(path: Path, windows: pd.DataFrame, al: Aliases) -> pd.DataFrame
     return df
 
 
-def _load_observations(path: Path, al: Aliases) -> ObservationTable:
+def _load_observations(path: Path, al: Aliases, checker: SourceChecker) -> ObservationTable:
     rows, lines = _read_csv(path, OBS_COLUMNS)
     _check_unique(rows, lines, path)
     out = []
@@ -525,7 +486,7 @@ def _load_observations(path: Path, al: Aliases) -> ObservationTable:
             _fail("value is NaN", path, line, "value")
         if row["kind"] not in OBS_KINDS:
             _fail(f"kind '{row['kind']}' is not one of {', '.join(OBS_KINDS)}", path, line, "kind")
-        _check_source(row["source"], path, line)
+        _check_source(row["source"], path, line, checker)
         out.append({**row, "period_start": start, "period_end": end, "value": value, "csv_line": line})
     df = pd.DataFrame(out, columns=OBS_COLUMNS + ["csv_line"])
     for col in ("quantity", "unit"):

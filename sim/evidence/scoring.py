@@ -1,29 +1,42 @@
 """Score an ensemble of runs against the historical record.
 
-Three kinds of evidence, each scored only where the record speaks:
+Three kinds of evidence, each scored only where the record speaks, and every
+row of the record accounted for (scored, or listed with the reason it is not):
 
-* **series** — quantitative observations (trade, exports, arms contract values,
-  counts of leader meetings, growth rates) against the ensemble's values for
+* **series** — quantitative observations against the ensemble's values for
   the same pair and the same months (a half-year figure is compared with the
-  same half of the simulated year). Scores: CRPS (on log scale for money, so
-  a 1999 figure of $5 bn and a 2014 figure of $95 bn weigh alike), whether the
-  observation lies in the central 50% and 90% intervals, and the median's
-  relative bias. Naive baselines, fitted leave-one-out on the other recorded
-  figures of the same series: straight-line interpolation and a
-  constant-growth (log-linear) fit. Their CRPS is the absolute error of a
-  point forecast.
+  same half of the simulated year). Which record quantities the model
+  simulates is declared by the mechanisms (``Observable``); any other quantity
+  is listed as "not modelled" with the quantities that are. Scores: CRPS (on
+  log scale for money, so a 1999 figure of $5 bn and a 2014 figure of $95 bn
+  weigh alike), whether the observation lies in the central 50% and 90%
+  intervals, and the median's relative bias. Naive baselines
+  (:mod:`sim.evidence.baselines`), leave-one-out on the other recorded figures
+  of the same series: straight-line interpolation, held flat outside the other
+  figures' range, and constant growth; rows predicted outside that range are
+  marked ``baseline_extrapolated``. Their CRPS is the absolute error of a
+  point forecast. A figure at or below zero on a log scale, or a growth rate
+  whose simulated base year is zero, is listed, not scored.
 * **events** — per chronology window and event type, the recorded count of
   the pair's events against the simulated distribution: 90% interval,
   ignorance (-log2 of the ensemble's predictive probability of the recorded
   count, smoothed as (n_equal + 0.5) / (M + 1) so that an unseen count is
-  penalised but finite) and CRPS. Baseline: a constant Poisson rate per type
-  estimated from the *other* recorded windows (leave one window out), with
-  half an event added to their count so that a type they never saw does not
-  get rate zero (which would cost the baseline ~40 bits and flatter the model).
-  Outside the windows the record is silent and nothing is scored.
+  penalised but finite) and CRPS. Events the scenario schedules (calendars,
+  organisation summits, timeline entries; see :mod:`sim.evidence.ensemble`)
+  are inputs, not predictions: the model's scheduled channels are left out of
+  the simulated count, and the number the scenario schedules in the window
+  (the ensemble's mean, rounded) is taken off the recorded count, never below
+  zero (columns ``recorded``, ``scheduled``, ``observed`` = what is compared).
+  A type the model produces only from schedules is listed as "scheduled
+  only". Baseline: a constant Poisson rate per type estimated from the
+  *other* recorded windows (leave one window out, on the same
+  schedule-adjusted counts), with half an event added to their count so that
+  a type they never saw does not get rate zero (which would cost the baseline
+  ~40 bits and flatter the model). Outside the windows the record is silent
+  and nothing is scored; a period with no window scores no events.
 * **milestones** — dated one-off events from the record's narrative (the
   chronology windows are already scored as counts) of a type the model
-  generates, excluding those the scenario itself schedules: Brier score of
+  predicts, excluding those the scenario itself schedules: Brier score of
   "at least one such event in that quarter" (in that year for year-precision
   dates), one question per type and period, against the constant-rate
   baseline. The narrative only lists what happened, so every question is a
@@ -33,14 +46,14 @@ Three kinds of evidence, each scored only where the record speaks:
 
 Proper scores come from ``scoringrules`` (crps_ensemble, crps_poisson).
 Skill = 1 - score / baseline score, from the mean scores over all scored
-items; positive means the model beats the baseline.
+items with a baseline; positive means the model beats the baseline.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,128 +61,90 @@ import pandas as pd
 import scoringrules as sr
 from scipy.stats import poisson
 
-from sim.core.columns import indicator_columns, month_index_values
+from sim.core.columns import unit_of
 from sim.core.errors import UserError
 from sim.core.mechanisms import registry
-from sim.core.numerics import ordered_sum
 from sim.core.provenance import package_versions
+from sim.evidence.baselines import n_months, poisson_rate, series_baselines
+from sim.evidence.ensemble import SCHEDULED_ORIGINS, Ensemble
 from sim.evidence.record import Record
 from sim.evidence.transforms import TRANSFORMS
 
+__all__ = ["Ensemble", "SCHEDULED_ORIGINS", "n_months", "series_observations", "unscored_observations",
+           "simulated_value", "score_series", "score_events", "score_milestones", "Scorecard", "score",
+           "overall_line", "format_scorecard", "side_by_side", "record_coverage"]
+
 MONEY_UNITS = {"bn USD": 1.0, "m USD": 1e-3}
-
-
-@dataclass
-class Ensemble:
-    """Simulated monthly indicators of one scenario: column -> (members, months)."""
-
-    name: str
-    months: pd.DatetimeIndex
-    columns: dict[str, np.ndarray]
-    focal: tuple[str, str]
-    seeds: np.ndarray
-    scenario_hash: str = ""
-    emitted: list[tuple[str, pd.Timestamp]] = field(default_factory=list)  # (type, month) scheduled by the scenario
-    base_seed: int | None = None   # the seed the replicate seeds derive from, where known
-
-    @property
-    def n_members(self) -> int:
-        return len(self.seeds)
-
-    @classmethod
-    def from_run(cls, out) -> Ensemble:
-        """The ensemble of a finished run (a ``RunOutput``), every indicator column included."""
-        cp = out.result.compiled
-        cols = {name: np.asarray(fn(out.result), dtype=float) for name, fn in indicator_columns(cp).items()}
-        sc = out.loaded.scenario
-        emitted = [(e.type, pd.Timestamp(ev.date + "-01")) for ev in sc.timeline for e in ev.emits
-                   if set(e.actors) == set(sc.meta.focal)]
-        return cls(sc.meta.name, month_index_values(cp), cols, tuple(sc.meta.focal), out.result.seeds,
-                   out.loaded.hash, emitted, out.base_seed)
-
-    @classmethod
-    def from_result(cls, name: str, result, needed: set[str], columns: dict | None = None) -> Ensemble:
-        """The ``needed`` columns of an engine result: what sweeps and calibration measure runs with."""
-        cp = result.compiled
-        columns = columns or indicator_columns(cp)
-        return cls(name, month_index_values(cp), {c: np.asarray(columns[c](result), dtype=float) for c in needed},
-                   tuple(cp.states[i] for i in cp.focal), result.seeds)
-
-    @classmethod
-    def from_folder(cls, folder: str | Path) -> Ensemble:
-        folder = Path(folder)
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            table = pd.read_parquet(folder / "indicators.parquet")
-            scenario = json.loads((folder / "scenario.resolved.json").read_text())
-        except FileNotFoundError as exc:
-            raise UserError(f"not a results folder: {Path(exc.filename).name} is missing", file=str(folder)) from None
-        table = table.sort_values(["replicate", "month"])
-        months = pd.DatetimeIndex(sorted(table["month"].unique()))
-        reps = table["replicate"].unique()
-        M, T = len(reps), len(months)
-        value_cols = [c for c in table.columns if c not in ("replicate", "seed", "month", "point")]
-        cols = {c: table[c].to_numpy(dtype=float).reshape(M, T) for c in value_cols}
-        focal = tuple(manifest["focal"])
-        emitted = [(e["type"], pd.Timestamp(ev["date"] + "-01")) for ev in scenario.get("timeline", [])
-                   for e in ev.get("emits", []) if set(e["actors"]) == set(focal)]
-        seeds = table.groupby("replicate")["seed"].first().to_numpy()
-        return cls(manifest["scenario"], months, cols, focal, seeds, manifest.get("scenario_hash", ""), emitted,
-                   manifest.get("base_seed"))
-
-    def _mask(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray | None:
-        """Months overlapping [start, end]; None unless the whole period lies inside the run."""
-        first, last = self.months[0], self.months[-1] + pd.offsets.MonthEnd(0)
-        if start < first or end > last:
-            return None
-        m_end = self.months + pd.offsets.MonthEnd(0)
-        return np.asarray((m_end >= start) & (self.months <= end))
-
-    def period_total(self, column: str, start, end, rate: bool) -> np.ndarray | None:
-        """Per member: the sum over the period's months (annual rates divided by 12 first)."""
-        if column not in self.columns:
-            return None
-        mask = self._mask(pd.Timestamp(start), pd.Timestamp(end))
-        if mask is None or not mask.any():
-            return None
-        # added month by month in order, so a member's total does not depend on what ran beside it
-        return ordered_sum(self.columns[column][:, mask]) / (12.0 if rate else 1.0)
+SERIES_COLUMNS = ["id", "quantity", "column", "start", "end", "observed", "scale", "source", "status", "reason"]
+EVENT_COLUMNS = ["window", "type", "recorded", "scheduled", "observed", "start", "end", "status", "reason"]
+MILESTONE_COLUMNS = ["id", "type", "date", "span", "period_start", "status", "reason", "probability", "brier",
+                     "probability_baseline", "brier_baseline", "source", "note"]
+LOG_SCALES = ("log",)
 
 
 # ---------------------------------------------------------------- series
 
-def _series_spec(row) -> tuple[str, bool, str, float] | None:
-    """(column, column is an annual rate, scale, unit factor) for an observation, or None if not modelled.
+def simulated_quantities() -> dict[str, str]:
+    """Record quantity -> the mechanism that simulates it (the mechanisms' ``observables``)."""
+    return {ob.quantity: mech.name for mech in registry() for ob in mech.observables}
 
-    The mechanisms declare which record quantities their columns simulate (``observables``).
-    """
+
+def _series_spec(row) -> tuple[tuple[str, bool, str, float] | None, str]:
+    """((column, column is an annual rate, scale, unit factor), "") for an observation the model
+    simulates, else (None, why not). The mechanisms declare which record quantities their columns
+    simulate (``observables``); nothing else is read."""
     q = row["quantity"]
     actors = [a for a in str(row["actors"]).split(";") if a]
     for mech in registry():
         for ob in mech.observables:
             if ob.quantity == q:
                 column = ob.column(actors, row["exporter"] or "", row["importer"] or "")
-                return (column, ob.rate, ob.scale, 1.0) if column else None
-    return None
+                if column:
+                    return (column, ob.rate, ob.scale, 1.0), ""
+                return None, (f"the {mech.name} mechanism simulates '{q}' only for rows naming what its column "
+                              f"needs (actors, or exporter and importer); this row does not")
+    return None, f"no mechanism simulates '{q}'"
+
+
+def _money_factor(unit: str, column: str, scale: str) -> tuple[float | None, str]:
+    """Factor to the column's unit; (None, why) for a money figure in a unit the model does not use.
+    Rates of change (linear scale: growth in percent) are unit-free."""
+    if scale == "linear" or not unit_of(column).startswith("bn USD"):
+        return 1.0, ""
+    if unit in MONEY_UNITS:
+        return MONEY_UNITS[unit], ""
+    return None, f"unit '{unit}' is not convertible to the model's bn USD ({', '.join(MONEY_UNITS)} are)"
+
+
+def _classify_observations(record: Record) -> tuple[list[dict], list[dict]]:
+    """(scorable rows, unscored rows with status and reason) of the record's observations."""
+    scorable, unscored = [], []
+    for _, r in record.observations.iterrows():
+        base = dict(id=r["id"], quantity=str(r["quantity"]), start=r["period_start"], end=r["period_end"],
+                    observed=float(r["value"]), source=r["source"], column="", scale="")
+        kind = str(r["kind"])
+        if kind != "observation":
+            why = "a target (a goal or plan), not an observation" if kind == "target" else \
+                "derived from other rows, not an observation"
+            unscored.append(dict(base, status="not scored", reason=why))
+            continue
+        spec, why = _series_spec(r)
+        factor = None
+        if spec is not None:
+            factor, why = _money_factor(str(r["unit"]), spec[0], spec[2])
+        if spec is None or factor is None:
+            unscored.append(dict(base, status="not modelled" if spec is None else "not scored", reason=why))
+            continue
+        column, is_rate, scale, _ = spec
+        scorable.append(dict(id=r["id"], quantity=str(r["quantity"]), column=column, rate=is_rate, scale=scale,
+                             start=r["period_start"], end=r["period_end"], value=float(r["value"]) * factor,
+                             source=r["source"]))
+    return scorable, unscored
 
 
 def series_observations(record: Record) -> pd.DataFrame:
     """Scorable observations (one row each; same-period arms contracts summed)."""
-    obs = record.observations
-    obs = obs[obs["kind"].astype(str) == "observation"].copy()
-    rows = []
-    for _, r in obs.iterrows():
-        spec = _series_spec(r)
-        if spec is None:
-            continue
-        column, is_rate, scale, _ = spec
-        unit = str(r["unit"])
-        value = float(r["value"])
-        if unit in MONEY_UNITS:
-            value *= MONEY_UNITS[unit]
-        rows.append(dict(id=r["id"], quantity=str(r["quantity"]), column=column, rate=is_rate, scale=scale,
-                         start=r["period_start"], end=r["period_end"], value=value, source=r["source"]))
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(_classify_observations(record)[0])
     if df.empty:
         return df
     arms = df["quantity"] == "arms_contract_value"
@@ -179,6 +154,11 @@ def series_observations(record: Record) -> pd.DataFrame:
                         scale=("scale", "first"), value=("value", "sum"), source=("source", "; ".join)))
         df = pd.concat([df[~arms], grouped], ignore_index=True)
     return df
+
+
+def unscored_observations(record: Record) -> pd.DataFrame:
+    """Observation rows the series scores cannot use, each with its status and reason."""
+    return pd.DataFrame(_classify_observations(record)[1], columns=SERIES_COLUMNS)
 
 
 def simulated_value(ens: Ensemble, r) -> np.ndarray | None:
@@ -192,176 +172,213 @@ def simulated_value(ens: Ensemble, r) -> np.ndarray | None:
     return ens.period_total(r["column"], r["start"], r["end"], r["rate"])
 
 
-def n_months(start: pd.Timestamp, end: pd.Timestamp) -> float:
-    """Length of a period in months: exact for whole calendar months, by days otherwise."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    if start.day == 1 and end == end + pd.offsets.MonthEnd(0):
-        return float((end.year - start.year) * 12 + end.month - start.month + 1)
-    return max(1.0, ((end - start).days + 1) / 30.4375)
+def _unscorable(ens: Ensemble, r) -> str:
+    """Why a modelled row cannot be scored against this ensemble ("" when it can)."""
+    if r["scale"] in LOG_SCALES and r["value"] <= 0:
+        return f"a value of {r['value']:g} cannot be compared on a log scale"
+    if r["quantity"].endswith("_growth_yoy"):
+        before = ens.period_total(r["column"], r["start"] - pd.DateOffset(years=1),
+                                  r["end"] - pd.DateOffset(years=1), r["rate"])
+        if before is not None and (before <= 1e-12).any():
+            return "the simulated flow a year earlier is zero in some replicates: no growth rate"
+    return ""
 
 
-def _years(ts: pd.Timestamp) -> float:
-    return ts.year + (ts.day_of_year - 0.5) / 365.25
+def _with_baselines(df: pd.DataFrame) -> pd.DataFrame:
+    # Baselines see every recorded figure of the series, scored or not (the record is what it is).
+    levels = df[df["scale"] != "linear"]
+    cols = ["id", "baseline_interp", "baseline_growth", "baseline_extrapolated"]
+    if len(levels):
+        base = pd.concat([series_baselines(g) for _, g in levels.groupby("column")])[cols]
+        return df.merge(base, on="id", how="left")
+    return df.assign(baseline_interp=np.nan, baseline_growth=np.nan, baseline_extrapolated=False)
 
 
-def _baselines(group: pd.DataFrame) -> pd.DataFrame:
-    """Leave-one-out point forecasts from the other figures of the same series (level series only)."""
-    mid = [(_years(s) + _years(e)) / 2 for s, e in zip(group["start"], group["end"], strict=True)]
-    months = [n_months(s, e) for s, e in zip(group["start"], group["end"], strict=True)]
-    rate = np.array([v * 12.0 / m for v, m in zip(group["value"], months, strict=True)])
-    mid = np.array(mid)
-    interp, growth = [], []
-    for k in range(len(group)):
-        others = np.array([j for j in range(len(group)) if j != k and mid[j] != mid[k]])
-        if len(others) < 2:
-            interp.append(np.nan)
-            growth.append(np.nan)
-            continue
-        x, y = mid[others], rate[others]
-        order = np.argsort(x)
-        x, y = x[order], y[order]
-        if x[0] <= mid[k] <= x[-1]:
-            r_int = float(np.interp(mid[k], x, y))
-        else:  # extrapolate the nearest segment
-            i0, i1 = (0, 1) if mid[k] < x[0] else (-2, -1)
-            r_int = float(y[i0] + (y[i1] - y[i0]) * (mid[k] - x[i0]) / (x[i1] - x[i0]))
-        interp.append(max(r_int, 1e-6) * months[k] / 12.0)
-        b, a = np.polyfit(x, np.log(np.maximum(y, 1e-9)), 1)
-        growth.append(float(np.exp(a + b * mid[k])) * months[k] / 12.0)
-    out = group.copy()
-    out["baseline_interp"] = interp
-    out["baseline_growth"] = growth
-    return out
+def _score_row(ens: Ensemble, r) -> dict:
+    row = dict(id=r["id"], quantity=r["quantity"], column=r["column"], start=r["start"], end=r["end"],
+               observed=r["value"], scale=r["scale"], source=r["source"], reason="")
+    sim = simulated_value(ens, r)
+    if sim is None:
+        outside = r["column"] in ens.columns
+        return dict(row, status="outside simulated period" if outside else "not modelled",
+                    reason="the period is not wholly inside the run" if outside else
+                    f"this scenario has no column {r['column']}")
+    why = _unscorable(ens, r)
+    if why:
+        return dict(row, status="not scored", reason=why)
+    q = np.percentile(sim, [5, 25, 50, 75, 95])
+    f = TRANSFORMS[r["scale"]]
+    row.update(status="scored", median=q[2], q05=q[0], q95=q[4],
+               in50=bool(q[1] <= r["value"] <= q[3]), in90=bool(q[0] <= r["value"] <= q[4]),
+               bias=(q[2] - r["value"]) / abs(r["value"]) if abs(r["value"]) > 1e-12 else np.nan,
+               crps=float(sr.crps_ensemble(f(np.float64(r["value"])), f(sim))),
+               baseline_extrapolated=bool(r.get("baseline_extrapolated") is True))
+    for b in ("interp", "growth"):
+        base = r.get(f"baseline_{b}")
+        row[f"crps_{b}"] = abs(float(f(np.float64(base)) - f(np.float64(r["value"])))) \
+            if base is not None and not pd.isna(base) else np.nan
+    return row
+
+
+def _inside(period, start, end) -> bool:
+    return period is None or (start >= period[0] and end <= period[1])
 
 
 def score_series(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
+    """One row per recorded observation in the period: scored, or its status and reason."""
     df = series_observations(record)
-    if df.empty:
-        return df
-    # Baselines see every recorded figure of the series, scored or not (the record is what it is).
-    levels = df[df["scale"] != "linear"]
-    with_base = pd.concat([_baselines(g) for _, g in levels.groupby("column")]) if len(levels) else levels
-    df = df.merge(with_base[["id", "baseline_interp", "baseline_growth"]], on="id", how="left")
     rows = []
-    for _, r in df.iterrows():
-        if period is not None and not (r["start"] >= period[0] and r["end"] <= period[1]):
-            continue
-        sim = simulated_value(ens, r)
-        row = dict(id=r["id"], quantity=r["quantity"], column=r["column"], start=r["start"], end=r["end"],
-                   observed=r["value"], scale=r["scale"], source=r["source"])
-        if sim is None:
-            row["status"] = "outside simulated period" if r["column"] in ens.columns else "not modelled"
-            rows.append(row)
-            continue
-        q = np.percentile(sim, [5, 25, 50, 75, 95])
-        f = TRANSFORMS[r["scale"]]
-        row.update(status="scored", median=q[2], q05=q[0], q95=q[4],
-                   in50=bool(q[1] <= r["value"] <= q[3]), in90=bool(q[0] <= r["value"] <= q[4]),
-                   bias=(q[2] - r["value"]) / abs(r["value"]) if r["value"] else np.nan,
-                   crps=float(sr.crps_ensemble(f(np.float64(r["value"])), f(sim))))
-        for b in ("interp", "growth"):
-            base = r.get(f"baseline_{b}")
-            row[f"crps_{b}"] = abs(float(f(np.float64(base)) - f(np.float64(r["value"])))) \
-                if base is not None and not pd.isna(base) else np.nan
-        rows.append(row)
-    return pd.DataFrame(rows)
+    if len(df):
+        df = _with_baselines(df)
+        rows = [_score_row(ens, r) for _, r in df.iterrows() if _inside(period, r["start"], r["end"])]
+    rest = unscored_observations(record)
+    rows += [r for r in rest.to_dict("records") if _inside(period, r["start"], r["end"])]
+    out = pd.DataFrame(rows)
+    return out if len(out) else pd.DataFrame(columns=SERIES_COLUMNS)
 
 
 # ---------------------------------------------------------------- events
 
-def _window_months(ens: Ensemble, start, end) -> np.ndarray | None:
-    return ens._mask(pd.Timestamp(start), pd.Timestamp(end))
+def _half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def _adjusted_counts(ens: Ensemble, record: Record, counts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scheduled, recorded minus scheduled never below zero) per window and type. The scheduled number
+    of a window is the ensemble's mean count of the scenario's scheduled channels there, rounded; a
+    window outside the run has none the run could know."""
+    wins = record.windows.set_index("id")
+    sched = pd.DataFrame(0, index=counts.index, columns=counts.columns)
+    for w in counts.index:
+        mask = ens._mask(wins.loc[w, "start"], wins.loc[w, "end"])
+        if mask is None:
+            continue
+        for t in ens.scheduled:
+            if t in sched.columns:
+                sched.loc[w, t] = _half_up(float(ens.scheduled_count(t, mask).mean()))
+    return sched, (counts - sched).clip(lower=0)
+
+
+def _event_cell(ens, t, w, mask, obs: int, lam: float) -> dict:
+    """Scores of one window-type cell (or the total) given the compared count and the baseline's rate."""
+    if t == "total":
+        sim = sum((ens.predicted_count(x, mask) for x in sorted(ens.predicted_types())), np.zeros(ens.n_members))
+    else:
+        sim = ens.predicted_count(t, mask)
+    q5, q50, q95 = np.percentile(sim, [5, 50, 95])
+    p = ((sim == obs).sum() + 0.5) / (len(sim) + 1.0)
+    p_base = max(float(poisson.pmf(obs, lam)), 1e-12) if not np.isnan(lam) else np.nan
+    return dict(status="scored", median=q50, q05=q5, q95=q95, in90=bool(q5 <= obs <= q95),
+                ignorance=-math.log2(p), crps=float(sr.crps_ensemble(np.float64(obs), sim.astype(float))),
+                baseline_rate=lam, ignorance_baseline=-math.log2(p_base) if not np.isnan(p_base) else np.nan,
+                crps_baseline=float(sr.crps_poisson(np.float64(obs), max(lam, 1e-9))) if not np.isnan(lam) else np.nan)
+
+
+def _cell_status(ens: Ensemble, t: str, mask) -> tuple[str, str]:
+    if t != "total" and t not in ens.event_types():
+        return "not modelled", f"no channel of the model produces '{t}' events"
+    if t != "total" and t not in ens.predicted_types():
+        return "scheduled only", (f"every '{t}' event the model produces is scheduled by the scenario "
+                                  f"({', '.join(sorted(SCHEDULED_ORIGINS))}): nothing to predict")
+    if mask is None:
+        return "outside simulated period", "the window is not wholly inside the run"
+    return "", ""
 
 
 def score_events(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
     counts = record.event_counts(ens.focal)
     wins = record.windows.set_index("id")
-    modelled = {c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"}
+    predicted = [t for t in counts.columns if t in ens.predicted_types()]
+    sched, adjusted = _adjusted_counts(ens, record, counts)
+    adjusted["total"] = adjusted[predicted].sum(axis=1)
+    sched["total"] = sched[predicted].sum(axis=1)
+    counts = counts.assign(total=counts[predicted].sum(axis=1))
     months_of = {w: n_months(wins.loc[w, "start"], wins.loc[w, "end"]) for w in counts.index}
+    types = [t for t in counts.columns if t != "total" and (counts[t].sum() > 0 or t in ens.event_types())]
     rows = []
-    types = [t for t in counts.columns if counts[t].sum() > 0 or t in modelled]
     for w in counts.index:
         w_start, w_end = wins.loc[w, "start"], wins.loc[w, "end"]
-        if period is not None and not (w_start >= period[0] and w_end <= period[1]):
+        if not _inside(period, w_start, w_end):
             continue
-        mask = _window_months(ens, w_start, w_end)
-        others = [o for o in counts.index if o != w]
+        mask = ens._mask(w_start, w_end)
         for t in types + ["total"]:
-            if t == "total":
-                obs = int(counts.loc[w, [c for c in counts.columns if c in modelled]].sum())
-                obs_other = counts.loc[others, [c for c in counts.columns if c in modelled]].sum().sum()
-            else:
-                obs = int(counts.loc[w, t])
-                obs_other = counts.loc[others, t].sum()
-            row = dict(window=w, type=t, observed=obs, start=w_start, end=w_end)
-            if t != "total" and t not in modelled:
-                row["status"] = "not modelled"
-                rows.append(row)
+            row = dict(window=w, type=t, recorded=int(counts.loc[w, t]), scheduled=int(sched.loc[w, t]),
+                       observed=int(adjusted.loc[w, t]), start=w_start, end=w_end)
+            status, reason = _cell_status(ens, t, mask)
+            if status:
+                rows.append(dict(row, status=status, reason=reason))
                 continue
-            if mask is None:
-                row["status"] = "outside simulated period"
-                rows.append(row)
-                continue
-            col = "events.total" if t == "total" else f"events.{t}"
-            sim = ens.columns[col][:, mask].sum(axis=1)
-            q5, q50, q95 = np.percentile(sim, [5, 50, 95])
-            p = ((sim == obs).sum() + 0.5) / (len(sim) + 1.0)
-            lam = (obs_other + 0.5) / sum(months_of[o] for o in others) * months_of[w] if others else np.nan
-            p_base = max(float(poisson.pmf(obs, lam)), 1e-12) if not np.isnan(lam) else np.nan
-            row.update(status="scored", median=q50, q05=q5, q95=q95, in90=bool(q5 <= obs <= q95),
-                       ignorance=-math.log2(p), crps=float(sr.crps_ensemble(np.float64(obs), sim.astype(float))),
-                       baseline_rate=lam, ignorance_baseline=-math.log2(p_base) if not np.isnan(p_base) else np.nan,
-                       crps_baseline=float(sr.crps_poisson(np.float64(obs), max(lam, 1e-9)))
-                       if not np.isnan(lam) else np.nan)
-            rows.append(row)
-    return pd.DataFrame(rows)
+            lam = poisson_rate(adjusted[t], months_of, w)
+            rows.append(dict(row, reason="", **_event_cell(ens, t, w, mask, row["observed"], lam)))
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=EVENT_COLUMNS)
 
 
 # ---------------------------------------------------------------- milestones
 
+def _milestone_period(e) -> tuple[pd.Timestamp, pd.Timestamp, str]:
+    start = pd.Timestamp(e["start"])
+    if str(e["precision"]) == "year":
+        return (pd.Timestamp(year=start.year, month=1, day=1), pd.Timestamp(year=start.year, month=12, day=31),
+                "year")
+    p0 = pd.Timestamp(year=start.year, month=(start.month - 1) // 3 * 3 + 1, day=1)
+    return p0, p0 + pd.offsets.QuarterEnd(0), "quarter"
+
+
+def _schedules(ens: Ensemble, t: str, p0, p1, mask) -> bool:
+    """Does the scenario schedule a ``t`` event in [p0, p1] (an emitted timeline event, a calendar)?"""
+    if any(et == t and p0 <= em <= p1 for et, em in ens.emitted):
+        return True
+    return mask is not None and bool(ens.scheduled_count(t, mask).sum() > 0)
+
+
+def _milestone_status(ens: Ensemble, e, p0, p1, span, mask, seen: dict) -> tuple[str, str]:
+    t = str(e["type"])
+    if t not in ens.event_types():
+        return "not modelled", f"no channel of the model produces '{t}' events"
+    if t not in ens.predicted_types():
+        return "scheduled only", f"every '{t}' event the model produces is scheduled by the scenario"
+    if mask is None:
+        return "outside simulated period", f"the {span} is not wholly inside the run"
+    if _schedules(ens, t, p0, p1, mask):
+        return "scheduled", f"the scenario schedules a '{t}' event in that {span}: an input, not a prediction"
+    if (t, p0) in seen:
+        return "same question", f"one question per type and {span}: asked for {seen[(t, p0)]}"
+    return "", ""
+
+
 def score_milestones(ens: Ensemble, record: Record, period: tuple | None = None) -> pd.DataFrame:
     ev = record.involving(ens.focal)
     ev = ev[ev["window"].astype(str) == "narrative"]     # chronology windows are scored as counts
-    modelled = {c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"}
     counts = record.event_counts(ens.focal)
     wins = record.windows.set_index("id")
     total_months = sum(n_months(wins.loc[w, "start"], wins.loc[w, "end"]) for w in counts.index)
-    rows, seen = [], set()
+    rows, seen = [], {}
     for _, e in ev.iterrows():
         t = str(e["type"])
-        if t not in modelled:
+        p0, p1, span = _milestone_period(e)
+        if not _inside(period, p0, p1):
             continue
-        start = pd.Timestamp(e["start"])
-        if str(e["precision"]) == "year":
-            p0, p1 = pd.Timestamp(year=start.year, month=1, day=1), pd.Timestamp(year=start.year, month=12, day=31)
-            span = "year"
-        else:
-            qs = (start.month - 1) // 3 * 3 + 1
-            p0 = pd.Timestamp(year=start.year, month=qs, day=1)
-            p1 = p0 + pd.offsets.QuarterEnd(0)
-            span = "quarter"
-        if period is not None and not (p0 >= period[0] and p1 <= period[1]):
+        mask = ens._mask(p0, p1)
+        row = dict(id=e["id"], type=t, date=pd.Timestamp(e["start"]).date().isoformat(), span=span,
+                   period_start=p0, source=e["source"], note=e["note"])
+        status, reason = _milestone_status(ens, e, p0, p1, span, mask, seen)
+        if status:
+            rows.append(dict(row, status=status, reason=reason))
             continue
-        if any(et == t and p0 <= em <= p1 for et, em in ens.emitted):
-            continue          # the scenario schedules it: an input, not a prediction
-        if (t, p0) in seen:
-            continue          # one question per type and period: "did at least one happen?"
-        seen.add((t, p0))
-        mask = _window_months(ens, p0, p1)
-        if mask is None:
-            continue
-        sim = ens.columns[f"events.{t}"][:, mask].sum(axis=1)
-        p = float((sim > 0).mean())
-        months = mask.sum()
-        lam = (counts[t].sum() + 0.5) / total_months * months if t in counts.columns else 0.0
+        seen[(t, p0)] = e["id"]
+        p = float((ens.columns[f"events.{t}"][:, mask].sum(axis=1) > 0).mean())
+        lam = (counts[t].sum() + 0.5) / total_months * mask.sum() if total_months and t in counts.columns else 0.0
         p_base = 1.0 - math.exp(-lam)
-        rows.append(dict(id=e["id"], type=t, date=start.date().isoformat(), span=span, period_start=p0,
-                         probability=p, brier=(1.0 - p) ** 2, probability_baseline=p_base,
-                         brier_baseline=(1.0 - p_base) ** 2, source=e["source"], note=e["note"]))
-    return pd.DataFrame(rows)
+        rows.append(dict(row, status="scored", reason="", probability=p, brier=(1.0 - p) ** 2,
+                         probability_baseline=p_base, brier_baseline=(1.0 - p_base) ** 2))
+    return pd.DataFrame(rows, columns=MILESTONE_COLUMNS) if rows else pd.DataFrame(columns=MILESTONE_COLUMNS)
 
 
 # ---------------------------------------------------------------- scorecard
+
+def _scored(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["status"] == "scored"] if len(df) and "status" in df.columns else df.iloc[0:0]
+
 
 @dataclass
 class Scorecard:
@@ -376,44 +393,22 @@ class Scorecard:
     record: str = ""
     record_hash: str = ""
     base_seed: int | None = None
+    coverage: pd.DataFrame | None = None
 
     def overall(self) -> dict:
         out: dict = {"scenario": self.scenario, "members": self.members}
-        s = self.series
-        if len(s):
-            s = s[s.get("status", pd.Series(dtype=str)) == "scored"]
-        if len(s):
-            lv = s[s["scale"] != "linear"]
-            out["series_scored"] = int(len(s))
-            out["series_coverage50"] = float(s["in50"].mean())
-            out["series_coverage90"] = float(s["in90"].mean())
-            out["series_median_abs_bias"] = float(s["bias"].abs().median())
-            if len(lv):
-                out["series_crps_log"] = float(lv["crps"].mean())
-                for b in ("interp", "growth"):
-                    ok = lv[f"crps_{b}"].notna()
-                    if ok.any():
-                        base = float(lv.loc[ok, f"crps_{b}"].mean())
-                        out[f"series_crps_log_{b}"] = base
-                        out[f"series_skill_{b}"] = 1.0 - float(lv.loc[ok, "crps"].mean()) / base if base > 0 else np.nan
-        e = self.events[self.events["status"] == "scored"] if len(self.events) else self.events
-        if len(e):
-            cells = e[e["type"] != "total"]
-            out["event_cells_scored"] = int(len(cells))
-            out["events_coverage90"] = float(cells["in90"].mean())
-            out["events_ignorance"] = float(cells["ignorance"].mean())
-            out["events_ignorance_baseline"] = float(cells["ignorance_baseline"].mean())
-            out["events_skill_ignorance"] = 1.0 - out["events_ignorance"] / out["events_ignorance_baseline"]
-            out["events_crps"] = float(cells["crps"].mean())
-            out["events_crps_baseline"] = float(cells["crps_baseline"].mean())
-            out["events_skill_crps"] = 1.0 - out["events_crps"] / out["events_crps_baseline"]
-            tot = e[e["type"] == "total"]
-            out["events_total_coverage90"] = float(tot["in90"].mean())
-        if len(self.milestones):
-            out["milestones_scored"] = int(len(self.milestones))
-            out["milestones_brier"] = float(self.milestones["brier"].mean())
-            out["milestones_brier_baseline"] = float(self.milestones["brier_baseline"].mean())
+        out.update(_overall_series(_scored(self.series)))
+        out.update(_overall_events(_scored(self.events)))
+        m = _scored(self.milestones)
+        if len(m):
+            out["milestones_scored"] = int(len(m))
+            out["milestones_brier"] = float(m["brier"].mean())
+            out["milestones_brier_baseline"] = float(m["brier_baseline"].mean())
             out["milestones_skill"] = 1.0 - out["milestones_brier"] / out["milestones_brier_baseline"]
+        if self.coverage is not None and len(self.coverage):
+            used = self.coverage["status"].str.startswith("scored")
+            out["record_rows"] = int(len(self.coverage))
+            out["record_rows_scored"] = int(used.sum())
         return out
 
     def overall_line(self) -> str:
@@ -421,43 +416,91 @@ class Scorecard:
 
     def to_dict(self) -> dict:
         def records(df):
-            return json.loads(df.to_json(orient="records", date_format="iso")) if len(df) else []
+            return json.loads(df.to_json(orient="records", date_format="iso")) if df is not None and len(df) else []
         return {"scenario": self.scenario, "scenario_hash": self.scenario_hash, "members": self.members,
                 "base_seed": self.base_seed, "seeds": [int(x) for x in self.seeds],
                 "record": self.record, "record_hash": self.record_hash,
                 "versions": package_versions(),
                 "period": [str(p.date()) for p in self.period] if self.period else None,
                 "overall": self.overall(), "series": records(self.series), "events": records(self.events),
-                "milestones": records(self.milestones)}
+                "milestones": records(self.milestones), "record_coverage": records(self.coverage)}
 
     def save(self, folder: str | Path) -> dict[str, Path]:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"json": folder / "scorecard.json"}
         paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=_json_default) + "\n")
-        for name in ("series", "events", "milestones"):
+        for name in ("series", "events", "milestones", "coverage"):
             df = getattr(self, name)
-            if len(df):
+            if df is not None and len(df):
                 paths[name] = folder / f"scores_{name}.parquet"
-                df.to_parquet(paths[name], index=False)
+                df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(paths[name], index=False)
         return paths
+
+
+def _overall_series(s: pd.DataFrame) -> dict:
+    if not len(s):
+        return {}
+    out: dict = {"series_scored": int(len(s)), "series_coverage50": float(s["in50"].mean()),
+                 "series_coverage90": float(s["in90"].mean()),
+                 "series_median_abs_bias": float(s["bias"].abs().median())}
+    lv = s[s["scale"] != "linear"]
+    if len(lv):
+        out["series_crps_log"] = float(lv["crps"].mean())
+        for b in ("interp", "growth"):
+            ok = lv[f"crps_{b}"].notna()
+            if ok.any():
+                base = float(lv.loc[ok, f"crps_{b}"].mean())
+                out[f"series_crps_log_{b}"] = base
+                out[f"series_skill_{b}"] = 1.0 - float(lv.loc[ok, "crps"].mean()) / base if base > 0 else np.nan
+        ok = lv["crps_interp"].notna()
+        out["series_baseline_rows"] = int(ok.sum())
+        out["series_baseline_extrapolated"] = int(lv.loc[ok, "baseline_extrapolated"].astype(bool).sum())
+    return out
+
+
+def _overall_events(e: pd.DataFrame) -> dict:
+    cells = e[e["type"] != "total"] if len(e) else e
+    if not len(cells):
+        return {}
+    out: dict = {"event_cells_scored": int(len(cells)), "events_coverage90": float(cells["in90"].mean()),
+                 "events_ignorance": float(cells["ignorance"].mean()),
+                 "events_crps": float(cells["crps"].mean())}
+    if cells["ignorance_baseline"].notna().any():
+        out["events_ignorance_baseline"] = float(cells["ignorance_baseline"].mean())
+        out["events_skill_ignorance"] = 1.0 - out["events_ignorance"] / out["events_ignorance_baseline"]
+        out["events_crps_baseline"] = float(cells["crps_baseline"].mean())
+        out["events_skill_crps"] = 1.0 - out["events_crps"] / out["events_crps_baseline"]
+    tot = e[e["type"] == "total"]
+    if len(tot):
+        out["events_total_coverage90"] = float(tot["in90"].mean())
+    return out
 
 
 def overall_line(label: str, o: dict) -> str:
     """One line per scorecard: what a reader scans first."""
     parts = [f"{label}:"]
     if "series_scored" in o:
+        extra = f" ({o['series_baseline_extrapolated']} of {o['series_baseline_rows']} baseline rows extrapolated)" \
+            if o.get("series_baseline_extrapolated") else ""
         parts.append(f"series n={o['series_scored']} CRPS(log) {o.get('series_crps_log', float('nan')):.3f} "
                      f"skill vs interp {o.get('series_skill_interp', float('nan')):+.2f}, "
-                     f"vs growth {o.get('series_skill_growth', float('nan')):+.2f}, "
+                     f"vs growth {o.get('series_skill_growth', float('nan')):+.2f}{extra}, "
                      f"cover50 {o['series_coverage50']:.0%} cover90 {o['series_coverage90']:.0%}")
+    else:
+        parts.append("no recorded series in the period")
     if "event_cells_scored" in o:
         parts.append(f"| events n={o['event_cells_scored']} ign {o['events_ignorance']:.2f} "
-                     f"vs Poisson {o['events_ignorance_baseline']:.2f} "
-                     f"(skill {o['events_skill_ignorance']:+.2f}), cover90 {o['events_coverage90']:.0%}")
+                     f"vs Poisson {o.get('events_ignorance_baseline', float('nan')):.2f} "
+                     f"(skill {o.get('events_skill_ignorance', float('nan')):+.2f}), "
+                     f"cover90 {o['events_coverage90']:.0%}")
+    else:
+        parts.append("| no chronology window in the period")
     if "milestones_scored" in o:
         parts.append(f"| milestones n={o['milestones_scored']} Brier {o['milestones_brier']:.3f} "
                      f"vs {o['milestones_brier_baseline']:.3f} (skill {o['milestones_skill']:+.2f})")
+    if "record_rows" in o:
+        parts.append(f"| record rows used {o['record_rows_scored']}/{o['record_rows']}")
     return " ".join(parts)
 
 
@@ -479,45 +522,108 @@ def score(ens: Ensemble, record: Record, period: tuple | None = None) -> Scoreca
                         f"{'-'.join(ens.focal)}", path="meta.focal")
     if period is not None:
         period = (pd.Timestamp(period[0]), pd.Timestamp(period[1]))
-    return Scorecard(ens.name, ens.scenario_hash, ens.n_members, score_series(ens, record, period),
-                     score_events(ens, record, period), score_milestones(ens, record, period), period,
-                     tuple(ens.seeds), str(record.folder), record.content_hash, ens.base_seed)
+    series, events = score_series(ens, record, period), score_events(ens, record, period)
+    milestones = score_milestones(ens, record, period)
+    return Scorecard(ens.name, ens.scenario_hash, ens.n_members, series, events, milestones, period,
+                     tuple(ens.seeds), str(record.folder), record.content_hash, ens.base_seed,
+                     record_coverage(record, ens.focal, series, events, milestones, period))
+
+
+def record_coverage(record: Record, focal, series: pd.DataFrame, events: pd.DataFrame,
+                    milestones: pd.DataFrame, period: tuple | None = None) -> pd.DataFrame:
+    """Every row of the record inside the period: how the scorecard used it, or why it did not."""
+    rows = []
+    for _, r in series.iterrows():
+        for rid in str(r["id"]).split("+"):
+            rows.append(dict(table="observations", id=rid, status=_used(r["status"], "scored: series"),
+                             reason=r.get("reason") or ""))
+    cells = events.set_index(["window", "type"]) if len(events) else None
+    ms = milestones.set_index("id") if len(milestones) else None
+    pair = set(focal)
+    for _, e in record.events.iterrows():
+        if not _inside(period, e["start"], e["end"]):
+            continue
+        rows.append(dict(table="events", id=e["id"], **_event_use(e, pair, cells, ms)))
+    return pd.DataFrame(rows, columns=["table", "id", "status", "reason"])
+
+
+def _used(status: str, label: str) -> str:
+    return label if status == "scored" else status
+
+
+def _event_use(e, pair: set, cells, ms) -> dict:
+    """How one recorded event entered the scores."""
+    if not pair.issubset(str(e["actors"]).split(";")):
+        return dict(status="not about the pair", reason=f"actors {e['actors']}")
+    t, w = str(e["type"]), str(e["window"])
+    if t == "other":
+        return dict(status="not modelled", reason="type 'other': no dyadic content")
+    if w == "narrative":
+        if ms is None or e["id"] not in ms.index:
+            return dict(status="not scored", reason="the period is outside the scored period")
+        m = ms.loc[e["id"]]
+        return dict(status=_used(m["status"], "scored: milestone"), reason=m.get("reason") or "")
+    if cells is None or (w, t) not in cells.index:
+        return dict(status="not scored", reason="its window is outside the scored period")
+    c = cells.loc[(w, t)]
+    return dict(status=_used(c["status"], f"scored: count in {w}"), reason=c.get("reason") or "")
 
 
 def format_scorecard(card: Scorecard) -> str:
     lines = [card.overall_line(), ""]
-    s = card.series
-    if len(s):
-        lines.append("series (observed vs ensemble median [90%]; CRPS on the series' scale; baselines' abs. error)")
-        for _, r in s.iterrows():
-            label = f"  {r['id'][:34]:34s} {str(r['start'])[:7]}..{str(r['end'])[:7]}"
-            if r["status"] != "scored":
-                lines.append(f"{label} obs {r['observed']:8.2f}  ({r['status']})")
-                continue
-            lines.append(f"{label} obs {r['observed']:8.2f}  sim {r['median']:8.2f} [{r['q05']:7.2f}, {r['q95']:7.2f}]"
-                         f"  {'in90' if r['in90'] else '    '}  crps {r['crps']:.3f}"
-                         f"  interp {r['crps_interp']:.3f}  growth {r['crps_growth']:.3f}")
-    e = card.events
-    if len(e):
-        lines.append("")
-        lines.append("events per chronology window (recorded vs simulated median [90%]; ignorance model / Poisson)")
-        sc = e[e["status"] == "scored"]
-        for w, g in sc.groupby("window", sort=False):
-            tot = g[g["type"] == "total"].iloc[0]
-            lines.append(f"  {w}: total {tot['observed']} vs {tot['median']:.0f} [{tot['q05']:.0f}, {tot['q95']:.0f}]")
-            cells = ", ".join(f"{r['type']} {r['observed']}/{r['median']:.0f}" for _, r in g.iterrows()
-                              if r["type"] != "total" and (r["observed"] or r["median"]))
-            lines.append(f"    {cells}")
-        nm = e[e["status"] == "not modelled"]
-        if len(nm):
-            lines.append("  recorded but not modelled: " + ", ".join(
-                f"{t} ({int(n)})" for t, n in nm.groupby("type")["observed"].sum().items() if n))
-    m = card.milestones
+    lines += _format_series(card.series)
+    lines += _format_events(card.events)
+    m = _scored(card.milestones)
     if len(m):
         lines.append("")
         lines.append(f"milestones: {len(m)} dated events; mean P(model produces one in that {m['span'].iloc[0]}+) "
                      f"{m['probability'].mean():.2f} vs baseline {m['probability_baseline'].mean():.2f}")
+    if card.coverage is not None and len(card.coverage):
+        lines.append("")
+        lines.append("record rows not used (status: reason, rows); the mechanisms simulate "
+                     + ", ".join(sorted(simulated_quantities())))
+        unused = card.coverage[~card.coverage["status"].str.startswith("scored")]
+        for (status, reason), g in unused.groupby(["status", "reason"], sort=True):
+            ids = ", ".join(g["id"].head(4)) + (" ..." if len(g) > 4 else "")
+            lines.append(f"  {status}: {reason[:110]} ({len(g)}: {ids})")
     return "\n".join(lines)
+
+
+def _format_series(s: pd.DataFrame) -> list[str]:
+    sc = _scored(s)
+    if not len(sc):
+        return ["series: none recorded in the period" if not len(s) else "series: none scored"]
+    lines = ["series (observed vs ensemble median [90%]; CRPS on the series' scale; baselines' abs. error; "
+             "* = baseline predicts outside the other figures' span)"]
+    for _, r in sc.iterrows():
+        label = f"  {r['id'][:34]:34s} {str(r['start'])[:7]}..{str(r['end'])[:7]}"
+        mark = "*" if r.get("baseline_extrapolated") is True else " "
+        lines.append(f"{label} obs {r['observed']:8.2f}  sim {r['median']:8.2f} [{r['q05']:7.2f}, {r['q95']:7.2f}]"
+                     f"  {'in90' if r['in90'] else '    '}  crps {r['crps']:.3f}"
+                     f"  interp {r['crps_interp']:.3f}{mark} growth {r['crps_growth']:.3f}{mark}")
+    return lines
+
+
+def _format_events(e: pd.DataFrame) -> list[str]:
+    lines = [""]
+    sc = _scored(e)
+    if not len(sc):
+        return lines + ["events: no chronology window in the period" if not len(e) else "events: none scored"]
+    lines.append("events per chronology window (recorded - scheduled by the scenario = compared, vs simulated "
+                 "unscheduled median [90%])")
+    for w, g in sc.groupby("window", sort=False):
+        tot = g[g["type"] == "total"].iloc[0]
+        lines.append(f"  {w}: total {tot['recorded']} - {tot['scheduled']} = {tot['observed']} vs "
+                     f"{tot['median']:.0f} [{tot['q05']:.0f}, {tot['q95']:.0f}]")
+        cells = ", ".join(f"{r['type']} {r['observed']}/{r['median']:.0f}" for _, r in g.iterrows()
+                          if r["type"] != "total" and (r["observed"] or r["median"]))
+        lines.append(f"    {cells}")
+    for status in ("not modelled", "scheduled only"):
+        nm = e[e["status"] == status]
+        if len(nm):
+            lines.append(f"  recorded but {status}: " + ", ".join(
+                f"{t} ({int(n)})" for t, n in nm.groupby("type")["recorded"].sum().items() if n))
+    return lines
 
 
 def side_by_side(cards: list[Scorecard]) -> str:
@@ -535,15 +641,15 @@ def side_by_side(cards: list[Scorecard]) -> str:
     lines = ["side by side (lower CRPS/ignorance/Brier is better; skill > 0 beats the baseline)"]
     for name, vals in rows:
         lines.append(f"  {name:{width}s}  " + "  ".join(f"{v:>{colw}s}" for v in vals))
-    s0 = cards[0].series
+    s0 = _scored(cards[0].series)
     if len(s0):
         lines.append("  series medians:")
-        ids = s0.loc[s0["status"] == "scored", "id"]
-        for i in ids:
+        for i in s0["id"]:
             obs = s0.loc[s0["id"] == i, "observed"].iloc[0]
             meds = []
             for c in cards:
-                m = c.series.loc[c.series["id"] == i, "median"]
+                m = _scored(c.series)
+                m = m.loc[m["id"] == i, "median"]
                 meds.append(f"{m.iloc[0]:.2f}" if len(m) and not np.isnan(m.iloc[0]) else "–")
             lines.append(f"    {i[:30]:30s} obs {obs:8.2f}  " + "  ".join(f"{v:>{colw}s}" for v in meds))
     return "\n".join(lines)

@@ -5,7 +5,15 @@ read a run the same way. Statistics: log of each recorded money figure (log1p
 where a period can have none), growth rates and meeting counts in tenths, and
 the square root of each recorded event count per chronology window and type
 (a variance-stabilised Poisson count). Only evidence that ends by ``until``
-enters, so that what comes after can be kept for a hindcast.
+enters, so that what comes after can be kept for a hindcast; a split after the
+last chronology window simply has no event statistics after it.
+
+Event statistics compare all the model's events with all recorded ones,
+scheduled meetings included on both sides: a distance is not a skill score,
+and the scheduled part, the same in every run, does not pull the fitted rates
+either way (the scorecard, by contrast, leaves schedules out of both sides:
+see :mod:`sim.evidence.scoring`). A figure at or below zero on a log scale has
+no statistic.
 """
 
 from __future__ import annotations
@@ -67,6 +75,8 @@ def _series_targets(record, columns: set[str], first: pd.Timestamp, usable) -> l
     out = []
     for _, r in series_observations(record).iterrows():
         if r["column"] not in columns or not usable(r["start"], r["end"]):
+            continue
+        if r["scale"] == "log" and r["value"] <= 0:
             continue
         growth = r["quantity"].endswith("_growth_yoy")
         if growth and r["start"] - pd.DateOffset(years=1) < first:

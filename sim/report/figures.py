@@ -208,43 +208,88 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     return fig
 
 
-def scorecard_chart(cards: list[Scorecard]):
-    """Scores per recorded series and per chronology window, beside the naive baselines (lower is better)."""
-    fig, (a1, a2) = subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
-                                 gridspec_kw={"width_ratios": [3, 2]})
-    width = 0.8 / (len(cards) + 2)
-    first = cards[0]
-    s0 = first.series[(first.series["status"] == "scored") & (first.series["scale"] != "linear")] \
-        if len(first.series) else first.series
+def _scored_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["status"] == "scored"] if len(df) and "status" in df.columns else df.iloc[0:0]
+
+
+def _empty_panel(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9, color="#555555")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _panel_rows(ax, df: pd.DataFrame, column: str, leave_out: str, title: str, empty: str) -> pd.DataFrame | None:
+    """The first card's scored rows a panel draws (``column`` not ``leave_out``); None, and a panel saying
+    ``empty``, when there are none."""
+    rows = _scored_rows(df)
+    rows = rows[rows[column] != leave_out] if len(rows) else rows
+    ax.set_title(title)
+    if not len(rows):
+        _empty_panel(ax, empty)
+        return None
+    return rows
+
+
+def _series_panel(ax, cards: list[Scorecard], width: float) -> None:
+    s0 = _panel_rows(ax, cards[0].series, "scale", "linear", "recorded series",
+                     "no recorded series scored in this period")
+    if s0 is None:
+        return
     labels = list(s0["id"])
     y = np.arange(len(labels))
     for k, card in enumerate(cards):
-        s = card.series.set_index("id")
-        a1.barh(y + k * width, [s.loc[i, "crps"] if i in s.index else np.nan for i in labels], width,
+        s = _scored_rows(card.series).set_index("id")
+        ax.barh(y + k * width, [s.loc[i, "crps"] if i in s.index else np.nan for i in labels], width,
                 label=f"model: {card.scenario}")
-    a1.barh(y + len(cards) * width, s0["crps_interp"], width, color=BASE, label="straight-line interpolation")
-    a1.barh(y + (len(cards) + 1) * width, s0["crps_growth"], width, color="#BBBBBB", label="constant growth")
-    a1.set_yticks(y + width * (len(cards) + 1) / 2, [lab[:28] for lab in labels], fontsize=7)
-    a1.invert_yaxis()
-    a1.set_xlabel("CRPS on log scale (lower is better)")
-    a1.set_title("recorded series")
-    a1.legend(fontsize=7, frameon=False, loc="lower right")
-    a1.grid(True, axis="x", alpha=0.3)
-    e0 = first.events[(first.events["status"] == "scored") & (first.events["type"] != "total")] \
-        if len(first.events) else first.events
+    extrap = s0["baseline_extrapolated"].fillna(False).astype(bool).to_numpy() \
+        if "baseline_extrapolated" in s0.columns else np.zeros(len(s0), dtype=bool)
+    from matplotlib.patches import Patch
+    handles, _ = ax.get_legend_handles_labels()
+    for k, (col, colour, label) in enumerate((("crps_interp", BASE, "straight line (flat outside the data)"),
+                                              ("crps_growth", "#BBBBBB", "constant growth"))):
+        bars = ax.barh(y + (len(cards) + k) * width, s0[col], width, color=colour)
+        for bar, out in zip(bars, extrap, strict=True):
+            if out:
+                bar.set_hatch("///")
+        handles.append(Patch(color=colour, label=label))
+    if extrap.any():
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch="///",
+                             label="baseline predicts outside the other figures' span"))
+    ax.set_yticks(y + width * (len(cards) + 1) / 2, [lab[:28] for lab in labels], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("CRPS on log scale (lower is better)")
+    ax.legend(handles=handles, fontsize=7, frameon=True, framealpha=0.85, loc="best")
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+def _events_panel(ax, cards: list[Scorecard], width: float) -> None:
+    e0 = _panel_rows(ax, cards[0].events, "type", "total", "event counts per chronology window",
+                     "no chronology window in this period:\nthe record is silent, nothing is scored")
+    if e0 is None:
+        return
     wins = list(dict.fromkeys(e0["window"]))
     x = np.arange(len(wins))
     for k, card in enumerate(cards):
-        e = card.events[(card.events["status"] == "scored") & (card.events["type"] != "total")]
-        a2.bar(x + k * width, [e.loc[e["window"] == w, "ignorance"].mean() for w in wins], width,
-               label=f"model: {card.scenario}")
-    a2.bar(x + len(cards) * width, [e0.loc[e0["window"] == w, "ignorance_baseline"].mean() for w in wins], width,
+        e = _scored_rows(card.events)
+        e = e[e["type"] != "total"] if len(e) else e
+        ax.bar(x + k * width, [e.loc[e["window"] == w, "ignorance"].mean() if len(e) else np.nan for w in wins],
+               width, label=f"model: {card.scenario}")
+    ax.bar(x + len(cards) * width, [e0.loc[e0["window"] == w, "ignorance_baseline"].mean() for w in wins], width,
            color=BASE, label="constant Poisson rate (leave one window out)")
-    a2.set_xticks(x + width * len(cards) / 2, [w.replace("chron_", "") for w in wins], fontsize=8)
-    a2.set_ylabel("mean ignorance per event type, bits (lower is better)")
-    a2.set_title("event counts per chronology window")
-    a2.legend(fontsize=7, frameon=False)
-    a2.grid(True, axis="y", alpha=0.3)
+    ax.set_xticks(x + width * len(cards) / 2, [w.replace("chron_", "") for w in wins], fontsize=8)
+    ax.set_ylabel("mean ignorance per event type, bits (lower is better)")
+    ax.legend(fontsize=7, frameon=False)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def scorecard_chart(cards: list[Scorecard]):
+    """Scores per recorded series and per chronology window, beside the naive baselines (lower is better).
+    A period without series or without windows gets a panel that says so."""
+    fig, (a1, a2) = subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
+                                 gridspec_kw={"width_ratios": [3, 2]})
+    width = 0.8 / (len(cards) + 2)
+    _series_panel(a1, cards, width)
+    _events_panel(a2, cards, width)
     fig.suptitle("Scorecard — " + ", ".join(f"{c.scenario} ({c.members} replicates)" for c in cards)
                  + (f", seed {cards[0].base_seed}" if cards[0].base_seed is not None else ""))
     return fig

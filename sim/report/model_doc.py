@@ -93,7 +93,7 @@ def _schedule(cp) -> list[str]:
 
 
 def _design(cp) -> list[str]:
-    draws = sorted((d for m in cp.mechanisms for d in m.draws), key=lambda d: (d.kind, d.slot))
+    draws = [d for m in cp.mechanisms for d in m.draws]
     lines = ["## 4. Design concepts", "",
              "* **Basic principles.** Mechanisms are taken from the documents' account of the relationship "
              "(../shared/MECHANISMS.md); the documents give directions, not effect sizes, so coefficients are "
@@ -102,9 +102,10 @@ def _design(cp) -> list[str]:
              "(trust changes trade growth, event rates and arms sales; events feed trust; summits feed alignment; "
              "deliveries raise capability). Coverage per mechanism id is listed in section 8.",
              "* **Heterogeneity.** Every state and pair has its own values; organisations differ by agenda.",
-             "* **Stochasticity.** Each member draws from its own `numpy.random.default_rng(seed)` in yearly "
-             "blocks; the draws per month, in layout order:", ""]
-    lines += [f"  * {d.kind} `{d.name}` ({d.size(cp)} per month)" for d in draws]
+             "* **Stochasticity.** Every random number is a function of the member's seed, the key of the stream "
+             "it belongs to (named after what it drives) and the month (sim/core/streams.py), so counterfactuals "
+             "stay paired; the streams, by mechanism:", ""]
+    lines += [f"  * {d.kind} `{d.name}` ({len(d.keys(cp))} streams)" for d in draws]
     lines += ["", "* **Observation.** Output columns, by family:", ""]
     lines += [f"  * `{f.prefix}{'' if f.prefix == 'oil_price' else '.*'}` — {f.description} ({f.unit})"
               for m in cp.mechanisms for f in m.families]
@@ -156,7 +157,9 @@ def _coverage_table() -> list[str]:
         entries = cov.get(mid, [])
         status = status_of(entries)
         counts[status] += 1
-        how = "; ".join(f"{m}: {t}" for m, _, t in entries) if entries else (why or "not yet modelled")
+        how = "; ".join(f"{m}: {t}" for m, _, t in entries) if entries else ""
+        if status != "rule":
+            how = f"{how}{'. ' if how else ''}Why not a rule: {why or 'no module covers it yet'}"
         rows.append(f"| {mid} | {title} | {status} | {how} |")
     return (["## 8. Coverage of ../shared/MECHANISMS.md", "",
              f"{counts['rule']} of {len(CATALOG)} mechanisms are state-dependent rules with feedback, "

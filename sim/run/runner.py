@@ -62,6 +62,8 @@ class RunOutput:
             "base_seed": self.base_seed,
             "replicates": len(self.seeds),
             "seeds": self.seeds,
+            # every event channel as (type, actors, origin): which events the scenario schedules (scoring)
+            "channels": [[ch.type, ";".join(ch.actors), ch.origin] for ch in self.result.compiled.channels],
             "versions": package_versions(),
             "wall_time_s": round(self.wall_time_s, 4),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -150,7 +152,8 @@ def summarise(out: RunOutput) -> str:
     if trade is not None:
         series = trade(res) / 12.0   # annual rate -> flow in the month
         lines.append(f"trade {a}–{b}, bn USD in the year:")
-        for y in sorted(set(years))[:: max(1, len(set(years)) // 6)] + [years[-1]]:
+        every = sorted(set(years))[:: max(1, len(set(years)) // 6)]
+        for y in dict.fromkeys(every + [years[-1]]):        # the last year once, even when the step lands on it
             lines.append(f"  {y}: {_band(series[:, years == y].sum(axis=1))}")
     for d in ((a, b), (b, a)):
         fn = cols.get(col_dyad("trust", *d))

@@ -1,23 +1,36 @@
-"""States' alignment with the organisations they belong to.
+"""States' alignment with the organisations they belong to: stochastic, and consequential.
 
 Alignment reverts to its starting level, rises with every summit a member
-attends, rises with external threat where the organisation has a security
-agenda and falls with rivalry where it has an economic one.
+attends, rises with perceived threat where the organisation's (current)
+agenda is security and falls with perceived rivalry where it is economic, is
+pulled by how much a member trades with the other members (O10), and moves
+with noise of its own. It matters: members aligned with the same
+organisation come to trust each other (trust mechanism), and an
+organisation's coordination is its members' alignment (organisations).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Mechanism, StateVar, recorded
-from sim.core.params import NonNeg, Unit
+from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Flow, Mechanism, StateVar, recorded
+from sim.core.mechanisms.groups import Groups
+from sim.core.mechanisms.perception import pair_index
+from sim.core.params import NonNeg, Param, Unit
 
 
 class AlignmentCoefficients(CoefficientSet):
-    alignment_reversion: NonNeg
-    alignment_meeting_gain: Unit
-    alignment_threat_gain: NonNeg
-    alignment_rivalry_loss: NonNeg
+    alignment_reversion: NonNeg = Param(value=0.3, assumption="per year; calibrate")
+    alignment_meeting_gain: Unit = Param(value=0.015, assumption="share of the remaining gap closed by one meeting; "
+                                                                 "clubs meet several times a year")
+    alignment_threat_gain: NonNeg = Param(value=0.1, source="003_3886cf81219507be.txt:65",
+                                          note="insecurity raises a member's appetite for a security club (X8)")
+    alignment_rivalry_loss: NonNeg = Param(value=0.2, source="000_75864654e862cb18.txt:95-97",
+                                           note="rivalry blocks an economic club (O2)")
+    alignment_trade_pull: NonNeg = Param(value=0.2, source="004_428dc53703d8f109.txt:157-158",
+                                         note="members follow the money: a rising trade share with a club's members "
+                                              "draws a state in (O10); size is a judgement")
+    alignment_noise: NonNeg = Param(value=0.05, assumption="yearly s.d. of alignment shifts not explained above")
 
 
 class Alignment(Mechanism):
@@ -25,38 +38,28 @@ class Alignment(Mechanism):
     order = 40
     title = "Alignment with organisations"
     equations = (
-        "d alignment[s,o] / month = member[s,o] * (alignment_threat_gain * threat_s * security_o "
-        "- alignment_rivalry_loss * rivalry_s * economy_o) / 12 "
-        "+ alignment_reversion / 12 * (alignment0 - alignment) "
-        "+ alignment_meeting_gain * meets[o] * member[s,o] * (1 - alignment); clipped to [0, 1]. "
-        "threat_s and rivalry_s are s's totals over all other states.")
+        "d alignment[s,o] / month = member[s,o] * ((alignment_threat_gain * threat_s * security_o(t) "
+        "- alignment_rivalry_loss * rivalry_s * economy_o(t)) / 12 + alignment_trade_pull / 12 * (trade share of s "
+        "with o's other members - its start value) + alignment_noise / sqrt(12) * u) + alignment_reversion / 12 * "
+        "(alignment0 - alignment) + alignment_meeting_gain * meets[o] * member[s,o] * (1 - alignment); clipped to "
+        "[0, 1]. threat_s is s's perceived threat summed over all others (at most 1), rivalry_s its perceived "
+        "rivalry; u is a "
+        "uniform shock with mean 0 and s.d. 1.")
     ids = {
-        "O1": Coverage("scripted", "organisations carry a security and an economic agenda weight"),
-        "O2": Coverage("scripted", "rivalry lowers alignment with economic organisations"),
-        "O3": Coverage("scripted", "rivalry between integration projects as scripted rivalry"),
+        "O3": Coverage("rule", "perceived rivalry lowers alignment with economic clubs"),
+        "O8": Coverage("rule", "perceived threat raises alignment with security clubs, each summit raises it"),
+        "O10": Coverage("rule", "a member drifts toward the clubs whose members it trades with"),
     }
     Coefficients = AlignmentCoefficients
     state_vars = (StateVar("alignment", "states*orgs", "alignment0", lo=0.0, hi=1.0, jump="alignment",
-                           unit="alignment (0–1)"),)
+                           unit="alignment (0–1)", record=False),)
+    flows = (Flow("alignment_cells", "cells", "alignment (0–1)"),)   # recorded only where a state takes part
+    draws = (Draw("alignment.noise", "uniform",
+                  lambda cp: [f"{cp.states[s]}@{cp.orgs[o]}" for s, o in cp.fixed["align_cells"]]),)
     families = (ColumnFamily("alignment", "alignment (0–1)", "a state's alignment with an organisation"),)
 
     def prepare(self, b) -> None:
         sc, n_states, n_orgs = b.sc, len(b.states), len(b.orgs)
-        agenda = np.zeros((1, n_orgs, 2))
-        for o, org in sc.organisations.items():
-            sec = b.num(f"organisations.{o}.agenda.security", org.agenda.security.value)
-            eco = b.num(f"organisations.{o}.agenda.economy", org.agenda.economy.value)
-            if max(len(sec), len(eco)) > agenda.shape[0]:
-                agenda = np.repeat(agenda, max(len(sec), len(eco)), axis=0)
-            agenda[:, b.oi[o], 0] = sec
-            agenda[:, b.oi[o], 1] = eco
-        b.put("agenda", agenda)
-        ext_threat = b.get("threat").sum(axis=3)
-        rivalry_tot = b.get("rivalry").sum(axis=3)
-        gain = b.coef("alignment_threat_gain")[:, None, None, None]
-        loss = b.coef("alignment_rivalry_loss")[:, None, None, None]
-        b.put("align_push", (gain * ext_threat[:, :, :, None] * agenda[:, None, None, :, 0]
-                             - loss * rivalry_tot[:, :, :, None] * agenda[:, None, None, :, 1]) / 12.0)
         a0 = np.zeros((1, n_states, n_orgs))
         for s, st in sc.states.items():
             for o, p in st.alignment.items():
@@ -65,19 +68,62 @@ class Alignment(Mechanism):
                     a0 = np.repeat(a0, len(v), axis=0)
                 a0[:, b.si[s], b.oi[o]] = v
         b.put("alignment0", a0)
+        ever = b.get("participants")[0].any(axis=0) | (a0[0] > 0)
+        b.put_fixed("align_cells", np.argwhere(ever).reshape(-1, 2))
+
+    def init(self, eng) -> None:
+        eng.cache["club_share0"] = self._club_share(eng, 0)
+
+    @staticmethod
+    def _club_share(eng, t: int) -> np.ndarray:
+        """(M, S, O) each state's trade share with the other members of each organisation."""
+        cp, X = eng.cp, eng.state["exports"]
+        n_states, n_orgs = len(cp.states), len(cp.orgs)
+        mem = eng.at("members", t)[0]
+        cache = eng.cache.setdefault("club_groups", {})
+        key = mem.tobytes()
+        if key not in cache:
+            cols, targets = [], []
+            for q, (i, j) in enumerate(cp.pairs["trade"]):
+                for o in range(n_orgs):
+                    for a, b in ((i, j), (j, i)):
+                        if mem[b, o]:
+                            cols.append(q)
+                            targets.append(a * n_orgs + o)
+            ends = [i for i, _ in cp.pairs["trade"]] + [j for _, j in cp.pairs["trade"]]
+            flows = list(range(len(cp.pairs["trade"]))) * 2
+            cache[key] = (Groups(cols, targets, n_states * n_orgs), Groups(flows, ends, n_states))
+        within, total = cache[key]
+        share = within.sum(X).reshape(eng.M, n_states, n_orgs)
+        totals = total.sum(X)[:, :, None]
+        return np.where(totals > 0, share / np.maximum(totals, 1e-12), 0.0)
 
     def step(self, eng, month) -> None:
-        k, A = eng.k, eng.state["alignment"]
+        cp, k, A, v = eng.cp, eng.k, eng.state["alignment"], month.values
         mem = eng.at("members", month.t)
-        A += (eng.at("align_push", month.t) * mem
-              + k["alignment_reversion"][:, :, None] / 12.0 * (eng.pick("alignment0") - A)
-              + k["alignment_meeting_gain"][:, :, None] * (month.values["meets"][:, None, :] & mem) * (1.0 - A))
+        ti, _ = pair_index(cp)
+        rivalry = np.zeros((eng.M, len(cp.states)))
+        for p, i in enumerate(ti):
+            rivalry[:, i] += v["rivalry"][:, p]
+        threat = np.minimum(v["threat"].row_total(), 1.0)
+        sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
+        noise = np.zeros_like(A)
+        cells = cp.fixed["align_cells"]
+        if len(cells):
+            noise[:, cells[:, 0], cells[:, 1]] = (month.draws["alignment.noise"] - 0.5) * np.sqrt(12.0)
+        push = ((k["alignment_threat_gain"][:, :, None] * threat[:, :, None] * sec[:, None, :]
+                 - k["alignment_rivalry_loss"][:, :, None] * rivalry[:, :, None] * eco[:, None, :]) / 12.0
+                + k["alignment_trade_pull"][:, :, None] / 12.0 * (self._club_share(eng, month.t)
+                                                                  - eng.cache["club_share0"])
+                + k["alignment_noise"][:, :, None] / np.sqrt(12.0) * noise)
+        A += (push * mem + k["alignment_reversion"][:, :, None] / 12.0 * (eng.pick("alignment0") - A)
+              + k["alignment_meeting_gain"][:, :, None] * (v["meets"][:, None, :] & mem) * (1.0 - A))
         np.clip(A, 0.0, 1.0, out=A)
+        month.values["alignment_cells"] = A[:, cells[:, 0], cells[:, 1]]
 
     def columns(self, cp) -> dict:
-        ever = cp.arrays["participants"][0].any(axis=0) | (cp.arrays["alignment0"][0] > 0)
-        return {f"alignment.{s}.{org}": recorded("alignment", (i, o))
-                for i, s in enumerate(cp.states) for o, org in enumerate(cp.orgs) if ever[i, o]}
+        return {f"alignment.{cp.states[s]}.{cp.orgs[o]}": recorded("alignment_cells", (n,))
+                for n, (s, o) in enumerate(cp.fixed["align_cells"])}
 
 
 MECHANISM = Alignment()

@@ -42,17 +42,17 @@ class CoefficientSet(BaseModel):
 
 @dataclass(frozen=True)
 class Draw:
-    """Random numbers a mechanism needs every month.
+    """Random numbers a mechanism needs every month: one per stream key.
 
-    ``slot`` fixes where the block sits in the member's draw layout (normals
-    and uniforms are laid out separately, in slot order); it is part of what
-    makes a trajectory reproducible, so it never changes silently.
+    ``keys(cp)`` names the streams after what they drive (``trade.noise/aa>bb``),
+    so a stream's numbers never depend on which other streams exist (see
+    sim/core/streams.py): counterfactuals that add or remove entities stay
+    paired everywhere else.
     """
 
     name: str
     kind: Literal["normal", "uniform"]
-    slot: int
-    size: Callable[[Compiled], int]
+    keys: Callable[[Compiled], list[str]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class StateVar:
     jump: str | None = None
     unit: str = ""
     record: bool = True
+    jump_ops: tuple[str, ...] | None = None   # effect ops this variable takes (None: all)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,13 @@ class Channel:
     organisation: str | None
     origin: str  # stochastic | calendar | timeline | summit | sideline | arms_contract | arms_delivery
     name: str
+    directed: bool = False   # actors = (initiator, target) rather than an unordered pair
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the channel (names its random stream)."""
+        org = f"@{self.organisation}" if self.organisation else ""
+        return f"{self.origin}/{self.type}/{'>'.join(self.actors)}{org}/{self.name}"
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The 63 causal mechanisms the source documents describe (../shared/MECHANISMS.md), by id.
 
 Each entry is a short paraphrase of the mechanism and, for those no model
-mechanism covers, why it is not modelled. Which mechanism covers an id, and
+mechanism covers with a state-dependent rule, why not. Which mechanism covers an id, and
 how (a state-dependent rule with feedback, or a scripted input), is declared
 by the mechanism modules themselves (their ``ids``); the generated model
 description (docs/model.md) joins the two.
@@ -10,10 +10,13 @@ description (docs/model.md) joins the two.
 from __future__ import annotations
 
 CATALOG: dict[str, tuple[str, str]] = {
-    # id: (mechanism, why it is not modelled - used only while no module covers it)
+    # id: (mechanism, why it is not a state-dependent rule - shown while no module covers it with one)
     "T1": ("Importer growth pulls in the partner's goods; size gaps widen", ""),
-    "T2": ("Complementary, lopsided export baskets; raw-material lock-in", ""),
-    "T3": ("Transport capacity binds trade until infrastructure opens", ""),
+    "T2": ("Complementary, lopsided export baskets; raw-material lock-in",
+           "the basket is a per-partner fuel share and a market-share trend; the documents give no "
+           "terms-of-trade series to drive a rule"),
+    "T3": ("Transport capacity binds trade until infrastructure opens",
+           "capacity arrives on the dates the record gives; modelling construction would invent dates"),
     "T4": ("State-driven trade with thin private effort", ""),
     "T5": ("Screening of the partner's firms stalls investment projects",
            "investment is not a state variable; the documents give no series to fit it to"),
@@ -37,10 +40,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "A10": ("Buyer-seller turns into co-development", ""),
     "A11": ("Deliveries slip; quality and service disappoint", ""),
     "A12": ("The seller also arms the buyer's rivals", ""),
-    "E1": ("A pipeline replaces the rail bottleneck", ""),
-    "E2": ("Pipelines slip for years over route and cost", ""),
+    "E1": ("A pipeline replaces the rail bottleneck",
+           "the pipeline opens on its recorded date (a capacity added to the pair's target)"),
+    "E2": ("Pipelines slip for years over route and cost",
+           "delays are in the dates the record gives; no project pipeline is modelled as a hazard"),
     "E3": ("Energy megadeals are made under sanctions pressure", ""),
-    "E4": ("The partner's loans replace sanctioned Western money in energy projects", ""),
+    "E4": ("The partner's loans replace sanctioned Western money in energy projects",
+           "finance for energy projects is not a state variable; the documents give stakes, not flows over time"),
     "E5": ("Alternative pipelines reduce the supplier's leverage", ""),
     "E6": ("Other state-led energy routes are weak and slow",
            "secondary routes carry no recorded volumes in the documents"),
@@ -48,22 +54,29 @@ CATALOG: dict[str, tuple[str, str]] = {
     "O1": ("Division of labour in an organisation: security versus economics", ""),
     "O2": ("A member vetoes the other's economic agenda, which then goes bilateral", ""),
     "O3": ("Competing regional integration projects, with a truce", ""),
-    "O4": ("Enlargement politics: counterweights and paralysis fears", ""),
+    "O4": ("Enlargement politics: counterweights and paralysis fears",
+           "membership follows the recorded accession dates; a modelled accession decision would only "
+           "have to reproduce them"),
     "O5": ("A club works when it has its own finance and avoids spheres of influence", ""),
     "O6": ("Local-currency settlement reduces dollar reliance",
            "no currency composition in the model; the documents give no series"),
     "O7": ("Mistrust among members limits a club's cohesion", ""),
     "O8": ("Crises securitise a club and raise coordination", ""),
-    "O9": ("Security organisations give their leader levers", ""),
+    "O9": ("Security organisations give their leader levers",
+           "the documents describe no decision of the CIS/CSTO that acts on the pair; membership and agenda only"),
     "O10": ("In a shared neighbourhood one partner offers troops, the other money", ""),
     "P1": ("Leader rapport sustains coordination and agreements", ""),
-    "P2": ("Leadership change: a pause, then early visits", ""),
-    "P3": ("A treaty anchors the relationship", ""),
+    "P2": ("Leadership change: a pause, then early visits",
+           "leadership changes are exogenous dates (timeline changes to event rates)"),
+    "P3": ("A treaty anchors the relationship",
+           "the treaty is a dated event of the record"),
     "P4": ("Asymmetry: the weaker partner is tactical, the stronger strategic", ""),
     "P5": ("Aversion to junior status leads to hedging", ""),
-    "P6": ("A settled border removes a dispute", ""),
+    "P6": ("A settled border removes a dispute",
+           "the border settlement is a dated event of the record"),
     "P7": ("A latent view of the partner as a rival", ""),
-    "P8": ("Demographic imbalance across the border feeds distrust", ""),
+    "P8": ("Demographic imbalance across the border feeds distrust",
+           "demography moves too slowly over 18 years to change within a run: a fixed rivalry and threat"),
     "P9": ("Elite-society gaps cap how deep ties go", ""),
     "P10": ("Shared anti-hegemony, but bounded support on core issues", ""),
     "X1": ("A shared external threat with unequal stakes leads to coordination", ""),

@@ -1,16 +1,23 @@
-"""The focal pair's own event flow: ad hoc contacts at trust-sensitive rates, and scheduled meetings.
+"""Events between pairs of states: ad hoc contacts whose hazards follow the state of the world, and scheduled ones.
 
-Ad hoc events (visits, calls, consultations, agreements...) arrive as Poisson
-counts whose rate rises with the pair's trust; scheduled ones come from the
-scenario's calendars (annual commissions, regular meetings) and from timeline
-entries that emit an event (a pipeline opening, a sanctions decision).
+The focal pair's event types (``events:``) and those of any other pair the
+scenario marks as relevant (``relations:``) arrive as Poisson counts. Each
+hazard is the type's rate times ``exp(trust_sensitivity * (trust - reference)
++ responses)``, where the responses (sim/core/mechanisms/signals.py) read this
+month's perceptions and last month's state: crises bring consultations and
+exercises, isolation brings agreements, weak trade brings political pushes,
+hostility is answered with friction. Types with a direction (support,
+greetings, friction, visits) have one channel per side, driven by the
+initiator's own state, so the two sides can act differently. Scheduled
+events come from calendars and timeline entries.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.core.mechanisms.base import Channel, ColumnFamily, Coverage, Draw, Mechanism, Observable, StateVar, summed
+from sim.core.mechanisms.base import Channel, ColumnFamily, Coverage, Draw, Mechanism, Observable, summed
+from sim.core.mechanisms.signals import DEFAULT_RESPONSES, DIRECTED, RESPONSE_NAMES
 from sim.core.mechanisms.world import apply_op, widen
 from sim.core.time import month_index
 
@@ -48,72 +55,181 @@ def calendar_prob(b, cal, path: str, founded: int | None) -> np.ndarray:
     return np.where(on[None, :], prob, 0.0)
 
 
+def event_pairs(sc) -> list[tuple[tuple[str, str], str, dict]]:
+    """(pair, path prefix, event processes) of the focal pair and every relation."""
+    out = [(tuple(sc.meta.focal), "events", sc.events)]
+    out += [(tuple(r.pair), f"relations.{n}.events", r.events) for n, r in enumerate(sc.relations)]
+    return out
+
+
 class Events(Mechanism):
     name = "events"
     order = 20
-    title = "Events of the focal pair"
+    title = "Events between pairs"
     equations = (
-        "count[type](t) ~ Poisson(rate_type(t) * exp(trust_sensitivity_type * (pair_trust - trust_reference))), "
-        "pair_trust = mean of the two directions of trust; calendar meetings happen with their probability in "
-        "their months; timeline entries emit their events in their month.")
+        "count[type, pair or initiator->target](t) ~ Poisson(rate_type(t) * (1/2 if directed) * exp("
+        "trust_sensitivity_type * (trust - trust_reference) + sum over signals s of response_type,s * s(t))); "
+        "signals: crisis, isolation, lean, trade_gap, recession, blocked, parity, hostility, exposure (see "
+        "signals.py); calendar meetings happen with their probability in their months; timeline entries emit "
+        "their events in their month.")
     ids = {
-        "P1": Coverage("rule", "ad hoc event rates rise with the pair's trust, and events feed trust back"),
-        "P2": Coverage("scripted", "leadership changes are timeline changes to event rates"),
-        "E3": Coverage("scripted", "the 2014 gas deal is an emitted agreement"),
+        "P1": Coverage("rule", "event rates rise with trust, and events move trust back (trust mechanism)"),
+        "T12": Coverage("rule", "a fall of the pair's trade below its recent average raises agreements and "
+                                "economic cooperation, which warm trust and lift trade"),
+        "E3": Coverage("rule", "isolation raises the hazard of energy and economic agreements"),
+        "X5": Coverage("rule", "rises in shared threat bring exercises and military cooperation"),
+        "X6": Coverage("rule", "crises bring consultations, calls and leader meetings"),
+        "A10": Coverage("rule", "military cooperation (co-development, joint projects) grows with capability "
+                                "parity and trust"),
+        "P10": Coverage("rule", "support for a partner under sanctions falls with the supporter's own trade with "
+                                "the sanctioners"),
+        "O2": Coverage("rule", "when rivalry blocks a club's economic agenda its members go bilateral"),
     }
-    draws = (Draw("events.stochastic", "uniform", 0, lambda cp: len(cp.fixed["ch.stochastic"])),
-             Draw("events.scheduled", "uniform", 1, lambda cp: len(cp.fixed["ch.scheduled"])))
-    state_vars: tuple[StateVar, ...] = ()
+    draws = (Draw("events.stochastic", "uniform", lambda cp: [cp.channels[c].key for c in cp.fixed["ch.stochastic"]]),
+             Draw("events.scheduled", "uniform", lambda cp: [cp.channels[c].key for c in cp.fixed["ch.scheduled"]]))
     families = (ColumnFamily("events", "events per month", "the focal pair's events of one type (or all)"),)
-
     observables = (Observable("leader_meetings",
                               lambda a, e, i: "events.leader_meeting" if len(a) == 2 else None, False, "linear"),)
 
+    def structure(self, b) -> None:
+        for (x, y), _, _ in event_pairs(b.sc)[1:]:
+            b.want_trust([(b.si[x], b.si[y]), (b.si[y], b.si[x])])
+
     def prepare(self, b) -> None:
-        sc = b.sc
-        types = list(sc.events)
-        rate = np.stack(np.broadcast_arrays(*[b.num(f"events.{k}.rate", sc.events[k].rate.value) for k in types]),
-                        axis=-1) if types else np.zeros((1, 0))
-        rate = np.repeat(rate[:, None, :], b.T, axis=1)
-        for i, ev in enumerate(sc.timeline):
+        rows = []
+        for pair, prefix, processes in event_pairs(b.sc):
+            for typ, proc in processes.items():
+                rate = self._rate(b, prefix, typ, proc, prefix == "events")
+                ends = [pair, pair[::-1]] if typ in DIRECTED else [pair]
+                for a, t in ends:
+                    rows.append((typ, a, t, typ in DIRECTED, rate * (0.5 if typ in DIRECTED else 1.0),
+                                 b.num(f"{prefix}.{typ}.trust_sensitivity", proc.trust_sensitivity.value),
+                                 self._responses(b, prefix, typ, proc), prefix == "events"))
+        self._put_stochastic(b, rows)
+        self._put_scheduled(b)
+
+    @staticmethod
+    def _rate(b, prefix: str, typ: str, proc, focal: bool) -> np.ndarray:
+        """(points, T) the type's rate, with the timeline's changes for the focal pair's types."""
+        rate = np.repeat(b.num(f"{prefix}.{typ}.rate", proc.rate.value)[:, None], b.T, axis=1)
+        if not focal:
+            return rate
+        for i, ev in enumerate(b.sc.timeline):
             t = month_index(ev.date) - b.t0
             for j, eff in enumerate(ev.effects):
                 tgt = b.target(eff.target)
-                if tgt[0] != "events":
-                    continue
-                val = b.num(f"timeline.{i}.effects.{j}", eff.value)
-                end = b.T if eff.duration is None else min(b.T, t + eff.duration)
-                k = types.index(tgt[1])
-                rate = widen(rate, len(val))
-                rate[:, t:end, k] = apply_op(rate[:, t:end, k], eff.op, val[:, None])
-        b.put("event_rate", rate)
-        b.put("event_sens", np.stack(np.broadcast_arrays(
-            *[b.num(f"events.{k}.trust_sensitivity", sc.events[k].trust_sensitivity.value) for k in types]),
-            axis=-1) if types else np.zeros((1, 0)))
-        focal = b.focal_ids
-        b.put_fixed("ch.stochastic", [b.channel(Channel(k, focal, None, "stochastic", k)) for k in types])
+                if tgt[0] == "events" and tgt[1] == typ:
+                    val = b.num(f"timeline.{i}.effects.{j}", eff.value)
+                    end = b.T if eff.duration is None else min(b.T, t + eff.duration)
+                    rate = widen(rate, len(val))
+                    rate[:, t:end] = apply_op(rate[:, t:end], eff.op, val[:, None])
+        return rate
+
+    @staticmethod
+    def _responses(b, prefix: str, typ: str, proc) -> np.ndarray:
+        """(points, signals) the type's response coefficients: the scenario's where given, else defaults."""
+        defaults = DEFAULT_RESPONSES.get(typ, {})
+        cols = []
+        for sig in RESPONSE_NAMES:
+            given = proc.responds.get(sig)
+            base = given.value if given is not None else defaults.get(sig, (0.0, ""))[0]
+            cols.append(b.num(f"{prefix}.{typ}.responds.{sig}", base) if given is not None else np.array([base]))
+        return np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+    @staticmethod
+    def _put_stochastic(b, rows) -> None:
+        chans = []
+        for typ, a, t, directed, _, _, _, focal in rows:
+            name = typ if (focal and not directed) else f"{typ} {a}>{t}" if directed else f"{typ} {a}-{t}"
+            chans.append(b.channel(Channel(typ, (a, t), None, "stochastic", name, directed)))
+        b.put_fixed("ch.stochastic", chans)
+        if not rows:
+            for key, shape in (("event_rate", (1, b.T, 0)), ("event_sens", (1, 0)), ("event_resp", (1, 0, 0))):
+                b.put(key, np.zeros(shape))
+        else:
+            b.put("event_rate", np.stack(np.broadcast_arrays(*[r[4] for r in rows]), axis=-1))
+            b.put("event_sens", np.stack(np.broadcast_arrays(*[r[5] for r in rows]), axis=-1))
+            b.put("event_resp", np.stack(np.broadcast_arrays(*[r[6] for r in rows]), axis=1))
+        b.put_fixed("ev_fwd", [b.trust_index((b.si[a], b.si[t])) for _, a, t, *_ in rows])
+        b.put_fixed("ev_back", [b.trust_index((b.si[t], b.si[a])) for _, a, t, *_ in rows])
+        b.put_fixed("ev_init", [b.si[a] for _, a, *_ in rows])
+        b.put_fixed("ev_target", [b.si[t] for _, _, t, *_ in rows])
+        b.put_fixed("ev_directed", [r[3] for r in rows], dtype=bool)
+
+    @staticmethod
+    def _put_scheduled(b) -> None:
         sched, cols = [], []
-        for n, cal in enumerate(sc.calendar):
+        focal = b.focal_ids
+        for n, cal in enumerate(b.sc.calendar):
             sched.append(b.channel(Channel(cal.type, focal, None, "calendar", cal.name or f"calendar[{n}]")))
             cols.append(calendar_prob(b, cal, f"calendar.{n}", None))
-        for ev in sc.timeline:
+        for ev in b.sc.timeline:
             t = month_index(ev.date) - b.t0
-            for e in ev.emits:
-                sched.append(b.channel(Channel(e.type, tuple(e.actors), e.organisation, "timeline", ev.id)))
+            for n, e in enumerate(ev.emits):
+                sched.append(b.channel(Channel(e.type, tuple(e.actors), e.organisation, "timeline", f"{ev.id}#{n}")))
                 col = np.zeros((1, b.T))
                 col[:, t] = 1.0
                 cols.append(col)
         b.put_fixed("ch.scheduled", sched)
         b.put("sched_prob", np.stack(np.broadcast_arrays(*cols), axis=-1) if cols else np.zeros((1, b.T, 0)))
 
+    def signals(self, eng, month) -> dict[str, np.ndarray]:
+        """Signal name -> (M, channels) this month's value for every stochastic channel."""
+        cp, v, st = eng.cp, month.values, eng.state
+        fwd, back, a, t = cp.fixed["ev_fwd"], cp.fixed["ev_back"], cp.fixed["ev_init"], cp.fixed["ev_target"]
+        directed = cp.fixed["ev_directed"]
+
+        def side(per_state):       # the initiator's value for directed channels, the larger for pairs
+            return np.where(directed, per_state[:, a], np.maximum(per_state[:, a], per_state[:, t]))
+
+        def dyad(per_pair):        # one direction for directed channels, the mean for pairs
+            return np.where(directed, per_pair[:, fwd], 0.5 * (per_pair[:, fwd] + per_pair[:, back]))
+
+        C = st["capability"]
+        hostile = st["hostile"] + v["rivalry"] + np.swapaxes(eng.at("sanctions", month.t), 1, 2)[
+            :, cp.fixed["trust_i"], cp.fixed["trust_j"]]
+        sig = {"crisis": np.minimum(v["crisis"][:, fwd], 1.0), "isolation": side(v["isolation"]),
+               "lean": dyad(st["lean"]) - 0.5,
+               "trade_gap": v["trade_gap"][:, fwd], "recession": side(v["recession"]),
+               "blocked": st["blocked"][:, fwd],
+               "parity": np.minimum(C[:, a], C[:, t]) / np.maximum(np.maximum(C[:, a], C[:, t]), 1e-9),
+               "hostility": np.minimum(1.0, np.where(directed, hostile[:, fwd],
+                                                     np.maximum(hostile[:, fwd], hostile[:, back]))),
+               "exposure": self._exposure(eng, month)}
+        return sig
+
+    @staticmethod
+    def _exposure(eng, month) -> np.ndarray:
+        """(M, channels) the initiator's trade share with states that sanction the target."""
+        cp, X = eng.cp, eng.state["exports"]
+        sanctions = eng.at("sanctions", month.t)
+        totals = np.zeros((X.shape[0], len(cp.states)))
+        a, t = cp.fixed["ev_init"], cp.fixed["ev_target"]
+        for p, (i, j) in enumerate(cp.pairs["trade"]):
+            totals[:, i] += X[:, p]
+            totals[:, j] += X[:, p]
+        out = np.zeros((X.shape[0], len(a)))
+        for p, (i, j) in enumerate(cp.pairs["trade"]):
+            for s, partner in ((i, j), (j, i)):
+                hit = sanctions[:, partner, t] * (a == s)
+                if hit.any():
+                    out += X[:, p:p + 1] * hit
+        return np.where(totals[:, a] > 0, out / np.maximum(totals[:, a], 1e-12), 0.0)
+
     def step(self, eng, month) -> None:
-        cp, k = eng.cp, eng.k
-        fr = eng.state["trust"][:, cp.fixed["focal_trust_idx"]]
-        tpair = 0.5 * (fr[:, 0:1] + fr[:, 1:2])
-        month.values["pair_trust"] = tpair
+        cp, k, Tr = eng.cp, eng.k, eng.state["trust"]
+        fa, fb = cp.fixed["focal_trust_idx"]
+        month.values["pair_trust"] = 0.5 * (Tr[:, fa:fa + 1] + Tr[:, fb:fb + 1])
         stochastic, sched = cp.fixed["ch.stochastic"], cp.fixed["ch.scheduled"]
         if len(stochastic):
-            lam = eng.at("event_rate", month.t) * np.exp(eng.pick("event_sens") * (tpair - k["trust_reference"]))
+            fwd, back, directed = cp.fixed["ev_fwd"], cp.fixed["ev_back"], cp.fixed["ev_directed"]
+            trust = np.where(directed, Tr[:, fwd], 0.5 * (Tr[:, fwd] + Tr[:, back]))
+            exponent = eng.pick("event_sens") * (trust - k["trust_reference"])
+            resp, sig = eng.pick("event_resp"), self.signals(eng, month)
+            for r, name in enumerate(RESPONSE_NAMES):      # a fixed order: the same sum for every member
+                if resp[:, :, r].any():
+                    exponent = exponent + resp[:, :, r] * sig[name]
+            lam = eng.at("event_rate", month.t) * np.exp(np.minimum(exponent, 8.0))
             month.counts[:, stochastic] = poisson_from_uniform(lam, month.draws["events.stochastic"])
         if len(sched):
             month.counts[:, sched] = month.draws["events.scheduled"] < eng.at("sched_prob", month.t)

@@ -1,10 +1,16 @@
-"""Trust between states, one number per direction.
+"""Trust between states, one number per direction, each moved by what the other side does.
 
-Trust reverts to its starting level (which already reflects the threats and
-rivalries of the first month), shifted by changes in the threats two states
-share, changes in their rivalry and sanctions by the other side; the focal
-pair's events move both directions of its trust by how far their Goldstein
-weight departs from the usual monthly flow.
+Trust reverts to its starting level. It is shifted by changes in the threat
+two states share (X1), in their perceived rivalry (P7, O3), in how far the
+truster leans toward the other (P4, P5), in how aligned both are with the
+same organisations (O5, O7), by sanctions from the other side, and by the
+other side arming the truster's rivals (A12). Events move it one direction at
+a time: the target of a gesture (support, a visit, criticism) updates its
+trust in the initiator fully, the initiator its own trust only partly; the
+update is the departure of this month's Goldstein weights from a running
+average of the pair's recent flow, so nothing after the month enters. Good
+news counts for less as trust nears its ceiling (P9), and an isolated state
+reacts more to a partner's gestures (P4).
 """
 
 from __future__ import annotations
@@ -12,18 +18,39 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded
-from sim.core.params import NonNeg, Param, Unit
+from sim.core.mechanisms.groups import ordered_sum
+from sim.core.mechanisms.perception import pair_index
+from sim.core.params import NonNeg, Param, Unit, ranged
 from sim.core.taxonomy import EVENT_TYPES
 
 
 class TrustCoefficients(CoefficientSet):
-    trust_reference: Unit
-    trust_reversion: NonNeg
-    trust_shared_threat: Param
-    trust_rivalry: NonNeg
-    trust_event_effect: Param
-    trust_sanction: NonNeg
-    trust_noise: NonNeg
+    trust_reference: Unit = Param(value=0.5, assumption="the neutral level at which trust neither helps nor hurts")
+    trust_reversion: NonNeg = Param(value=0.5, assumption="per year; half-life of about 1.4 years; calibrate")
+    trust_shared_threat: Param = Param(value=0.3, source="001_e7aa02c26cd915e1.txt:14",
+                                       note="a shared threat draws two states together (X1); per year")
+    trust_rivalry: NonNeg = Param(value=0.2, source="000_75864654e862cb18.txt:97", note="per year")
+    trust_lean: NonNeg = Param(value=0.3, source="004_428dc53703d8f109.txt:26-28",
+                               note="a state that leans toward a partner comes to trust it; per year")
+    trust_alignment: NonNeg = Param(value=0.2, source="003_3886cf81219507be.txt:103",
+                                    note="members aligned with the same club trust each other more (O5, O7)")
+    trust_arms_to_rivals: NonNeg = Param(value=0.03, source="001_e7aa02c26cd915e1.txt:82-84",
+                                         note="a seller arming one's rivals loses trust (A12); per bn USD a year")
+    trust_event_effect: Param = Param(
+        value=0.0005, assumption="trust change per Goldstein point of departure from the usual flow")
+    trust_self_effect: Unit = Param(value=0.3, assumption="the initiator's own trust moves by this share of what "
+                                                          "its gesture does to the target's")
+    trust_ceiling: ranged(0.5, 1.0) = Param(value=0.9, source="002_38276b7c24a0592b.txt:132-140",
+                                            note="an elite-society gap caps how deep trust goes (P9)")
+    trust_isolation_response: NonNeg = Param(value=1.0, source="004_428dc53703d8f109.txt:287-299",
+                                             note="the isolated, weaker side values gestures more (P4)")
+    event_baseline_months: ranged(1.0, None) = Param(
+        value=24.0, assumption="events move trust as far as they depart from the last two years' flow")
+    trust_sanction: NonNeg = Param(value=0.3, assumption="per year at full sanctions: the target's trust in the "
+                                                         "sanctioner falls")
+    trust_noise: NonNeg = Param(value=0.05, assumption="yearly s.d. of trust shocks; calibrate")
+    hostility_memory_months: ranged(1.0, None) = Param(value=6.0, assumption="hostile acts are remembered for "
+                                                                             "about half a year")
 
 
 class Trust(Mechanism):
@@ -31,26 +58,30 @@ class Trust(Mechanism):
     order = 60
     title = "Trust"
     equations = (
-        "d trust[i->j] / month = (trust_shared_threat * (shared_threat[i,j](t) - shared_threat[i,j](0)) "
-        "- trust_rivalry * (rivalry[i,j](t) - rivalry[i,j](0)) - trust_sanction * sanction[j,i](t)) / 12 "
-        "+ trust_reversion / 12 * (trust0 - trust) + trust_noise / sqrt(12) * z; for the focal pair, "
-        "+ trust_event_effect * (sum of this month's Goldstein weights - expected monthly sum); clipped to [0, 1]. "
-        "shared_threat[i,j] = sum over third states k of min(threat[i,k], threat[j,k]).")
+        "d trust[i->j] / month = (trust_shared_threat * d shared[i,j] - trust_rivalry * d rivalry[i,j] + trust_lean "
+        "* (lean[i->j] - 1/2) + trust_alignment * d common_alignment[i,j] - trust_sanction * sanction[j,i] - "
+        "trust_arms_to_rivals * arms j delivers to i's threats) / 12 + trust_reversion / 12 * (trust0 - trust) + "
+        "trust_noise / sqrt(12) * z + trust_event_effect * (1 + trust_isolation_response * isolation_i) * "
+        "(g[i->j] - g_avg[i->j]), positive departures scaled by max(0, trust_ceiling - trust) / trust_ceiling; "
+        "d = change since the first month; g[i->j] = Goldstein weights of this month's events that j initiated "
+        "toward i (and trust_self_effect times those i initiated toward j; all of both for events of the pair); "
+        "g_avg moves toward g by 1/event_baseline_months a month.")
     ids = {
-        "X1": Coverage("scripted", "a shared threat (US missile defence) raises trust"),
-        "X3": Coverage("scripted", "the US reset as a scripted change in threat"),
-        "X4": Coverage("scripted", "US pressure as a scripted change in threat"),
-        "X5": Coverage("scripted", "THAAD as a scripted change in threat"),
-        "X6": Coverage("scripted", "DPRK crises as scripted changes in threat and consultation rates"),
-        "X7": Coverage("scripted", "Japan as scripted threat and rivalry values"),
+        "P1": Coverage("rule", "events move trust, trust raises event rates"),
+        "P4": Coverage("rule", "each direction moves on its own; the isolated side reacts more"),
+        "P9": Coverage("rule", "good news counts for less as trust approaches its ceiling"),
+        "A12": Coverage("rule", "a seller arming a state's rivals loses that state's trust"),
+        "O5": Coverage("rule", "common alignment with organisations builds trust between members"),
+        "O7": Coverage("rule", "falling common alignment and rivalry lower members' trust"),
         "P3": Coverage("scripted", "the treaty as a dated trust jump"),
-        "P6": Coverage("scripted", "the border settlement as a dated trust jump"),
-        "P7": Coverage("scripted", "latent distrust as the starting trust level"),
-        "P8": Coverage("scripted", "Far East fears as a starting rivalry value"),
+        "P7": Coverage("rule", "perceived rivalry lowers trust, lower trust raises perceived threat"),
     }
     Coefficients = TrustCoefficients
-    state_vars = (StateVar("trust", "pairs:trust", "trust0", lo=0.0, hi=1.0, jump="trust", unit="trust (0–1)"),)
-    draws = (Draw("trust.noise", "normal", 1, lambda cp: len(cp.pairs["trust"])),)
+    state_vars = (StateVar("trust", "pairs:trust", "trust0", lo=0.0, hi=1.0, jump="trust", unit="trust (0–1)"),
+                  StateVar("gold_avg", "pairs:trust", "gold_avg0", record=False),
+                  StateVar("hostile", "pairs:trust", "gold_avg0", record=False))
+    draws = (Draw("trust.noise", "normal",
+                  lambda cp: [f"{cp.states[i]}>{cp.states[j]}" for i, j in cp.pairs["trust"]]),)
     families = (ColumnFamily("trust", "trust (0–1)", "one state's trust in another"),)
 
     def structure(self, b) -> None:
@@ -61,6 +92,8 @@ class Trust(Mechanism):
                 pairs.append(p)
         b.pairs["trust"] = pairs
         b.put_fixed("focal_trust_idx", [b.trust_index((fa, fb)), b.trust_index((fb, fa))])
+        b.put_fixed("trust_i", [i for i, _ in pairs])
+        b.put_fixed("trust_j", [j for _, j in pairs])
 
     def prepare(self, b) -> None:
         sc, pairs = b.sc, b.pairs["trust"]
@@ -68,53 +101,101 @@ class Trust(Mechanism):
         b.put("trust0", np.stack(np.broadcast_arrays(*[
             b.num(f"states.{b.states[i]}.trust.{b.states[j]}", sc.states[b.states[i]].trust[b.states[j]].value)
             if b.states[j] in sc.states[b.states[i]].trust else ref for i, j in pairs]), axis=-1))
-        threat, rivalry, sanctions = b.get("threat"), b.get("rivalry"), b.get("sanctions")
-        shared = np.zeros((threat.shape[0],) + threat.shape[1:])
-        for k in range(len(b.states)):
-            m = np.minimum(threat[:, :, :, k][:, :, :, None], threat[:, :, :, k][:, :, None, :])
-            m[:, :, k, :] = 0.0
-            m[:, :, :, k] = 0.0
-            shared += m
-        c = {k: b.coef(k)[:, None] for k in ("trust_shared_threat", "trust_rivalry", "trust_sanction")}
-        cols = []
-        for i, j in pairs:   # initial trust already reflects the first month's threats and rivalries
-            rv = np.maximum(rivalry[:, :, i, j], rivalry[:, :, j, i])
-            cols.append((c["trust_shared_threat"] * (shared[:, :, i, j] - shared[:, :1, i, j])
-                         - c["trust_rivalry"] * (rv - rv[:, :1])
-                         - c["trust_sanction"] * sanctions[:, :, j, i]) / 12.0)
-        b.put("trust_push", np.stack(np.broadcast_arrays(*cols), axis=-1))
         gold = np.array([EVENT_TYPES[ch.type].goldstein for ch in b.channels])
-        focal = set(b.focal_ids)
-        b.put_fixed("goldstein", gold)
-        b.put_fixed("focal_goldstein", gold * np.array([set(ch.actors) == focal for ch in b.channels], dtype=bool),
-                    dtype=float)
-        b.put_coef("expected_goldstein", self._expected(b, gold))
+        b.put_fixed("goldstein", gold, dtype=float)
+        self._impulse_map(b, gold)
+        b.put("gold_avg0", self._expected(b, gold))
+
+    @staticmethod
+    def _impulse_map(b, gold: np.ndarray) -> None:
+        """(channels, trust pairs) Goldstein tenths each channel's event adds to each direction of trust:
+        to the target's trust in the initiator, and (all of it for events of a pair, a share for gestures)
+        to the initiator's own. Integer tenths, so the monthly sums are exact in any order."""
+        tenths = np.rint(gold * 10.0)
+        if not np.allclose(tenths / 10.0, gold):
+            raise RuntimeError("Goldstein weights must be multiples of 0.1")
+        to_target = np.zeros((len(b.channels), len(b.pairs["trust"])))
+        to_self = np.zeros_like(to_target)
+        for c, ch in enumerate(b.channels):
+            a, t = b.si[ch.actors[0]], b.si[ch.actors[-1]]
+            if (t, a) in b.pairs["trust"]:
+                to_target[c, b.trust_index((t, a))] += tenths[c]
+            if (a, t) in b.pairs["trust"]:
+                (to_self if ch.directed else to_target)[c, b.trust_index((a, t))] += tenths[c]
+        b.put_fixed("impulse_target", to_target, dtype=float)
+        b.put_fixed("impulse_self", to_self, dtype=float)
 
     @staticmethod
     def _expected(b, gold: np.ndarray) -> np.ndarray:
-        """The pair's expected monthly Goldstein total at the reference trust, averaged over the period."""
-        stochastic, sched = b.fixed["ch.stochastic"], b.fixed["ch.scheduled"]
-        expected = np.zeros(1)
-        if len(stochastic):
-            expected = (b.get("event_rate") * gold[stochastic]).sum(axis=2).mean(axis=1)
-        if len(sched):
-            expected = expected + (b.get("sched_prob") * gold[sched]).sum(axis=2).mean(axis=1)
-        participants, prob = b.get("participants"), b.get("summit_prob")
-        fa, fb = b.focal
-        side, ref = b.coef("sideline_meeting_probability"), b.coef("trust_reference")
-        for n, k in enumerate(b.fixed["summit_orgs"]):
-            both = participants[:, :, fa, k] & participants[:, :, fb, k]
-            expected = expected + (prob[:, :, k] * both).mean(axis=1) * (
-                gold[b.fixed["ch.summit"][n]] + gold[b.fixed["ch.sideline"][n]] * side * ref)
-        return expected
+        """(points, trust pairs) the month-0 expected Goldstein flow at the reference trust (stochastic events)."""
+        out = np.zeros((1, len(b.pairs["trust"])))
+        rate0 = b.get("event_rate")[:, 0]
+        for n, c in enumerate(b.fixed["ch.stochastic"]):
+            ch = b.channels[c]
+            a, t = b.si[ch.actors[0]], b.si[ch.actors[-1]]
+            out = np.repeat(out, rate0.shape[0], axis=0) if rate0.shape[0] > out.shape[0] else out
+            out[:, b.trust_index((t, a))] += rate0[:, n] * gold[c]
+            if not ch.directed:
+                out[:, b.trust_index((a, t))] += rate0[:, n] * gold[c]
+        return out
+
+    def impulses(self, eng, counts: np.ndarray) -> np.ndarray:
+        """(M, trust pairs) this month's Goldstein weights by the trust direction they move."""
+        cp, k = eng.cp, eng.k
+        n = counts.astype(float)     # integer-valued products and sums: exact whatever BLAS does
+        return (n @ cp.fixed["impulse_target"] + k["trust_self_effect"] * (n @ cp.fixed["impulse_self"])) / 10.0
+
+    def init(self, eng) -> None:
+        eng.cache["trust_ref"] = None
+
+    def _drivers(self, eng, month) -> np.ndarray:
+        """(M, trust pairs) the structural part of the monthly change, relative to the first month."""
+        cp, k, v = eng.cp, eng.k, month.values
+        ti, tj = pair_index(cp)
+        common = ordered_sum(np.minimum(eng.state["alignment"][:, ti], eng.state["alignment"][:, tj]), axis=2)
+        now = {"shared": v["shared"], "rivalry": v["rivalry"], "lean": eng.state["lean"], "common": common}
+        if eng.cache["trust_ref"] is None:
+            eng.cache["trust_ref"] = {key: arr.copy() for key, arr in now.items()}
+        ref = eng.cache["trust_ref"]
+        rivals = self._arms_to_rivals(eng, month)
+        return (k["trust_shared_threat"] * (now["shared"] - ref["shared"])
+                - k["trust_rivalry"] * (now["rivalry"] - ref["rivalry"])
+                + k["trust_lean"] * (now["lean"] - 0.5)
+                + k["trust_alignment"] * (now["common"] - ref["common"])
+                - k["trust_sanction"] * np.swapaxes(eng.at("sanctions", month.t), 1, 2)[:, ti, tj]
+                - k["trust_arms_to_rivals"] * rivals) / 12.0
+
+    @staticmethod
+    def _arms_to_rivals(eng, month) -> np.ndarray:
+        """(M, trust pairs) for i->j: what j delivered this month (a yearly rate) to states i perceives as threats."""
+        cp = eng.cp
+        out = np.zeros((eng.M, len(cp.pairs["trust"])))
+        delivered = month.values.get("arms_deliveries")
+        if delivered is None:
+            return out
+        threat = month.values["threat"]
+        ti, tj = pair_index(cp)
+        for p, (seller, buyer) in enumerate(cp.pairs["arms"]):
+            hit = (tj == seller) & (ti != buyer)
+            if hit.any():
+                out[:, hit] += 12.0 * delivered[:, p:p + 1] * threat.get(ti[hit], buyer)
+        return out
 
     def step(self, eng, month) -> None:
-        cp, k, Tr = eng.cp, eng.k, eng.state["trust"]
-        Tr += (eng.at("trust_push", month.t) + k["trust_reversion"] / 12.0 * (eng.pick("trust0") - Tr)
+        k, Tr, v = eng.k, eng.state["trust"], month.values
+        ti, _ = pair_index(eng.cp)
+        Tr += (self._drivers(eng, month) + k["trust_reversion"] / 12.0 * (eng.pick("trust0") - Tr)
                + k["trust_noise"] / np.sqrt(12.0) * month.draws["trust.noise"])
-        gold = (month.counts * cp.fixed["focal_goldstein"]).sum(axis=1, keepdims=True)
-        Tr[:, cp.fixed["focal_trust_idx"]] += k["trust_event_effect"] * (gold - k["expected_goldstein"])
-        np.clip(Tr, 0.0, 1.0, out=Tr)
+        g = self.impulses(eng, month.counts)
+        avg = eng.state["gold_avg"]
+        news = g - avg
+        room = np.where(news > 0, np.maximum(0.0, k["trust_ceiling"] - Tr) / k["trust_ceiling"], 1.0)
+        Tr += k["trust_event_effect"] * (1.0 + k["trust_isolation_response"] * v["isolation"][:, ti]) * news * room
+        avg += news / k["event_baseline_months"]
+        hostile = eng.state["hostile"]
+        hostile *= np.exp(-1.0 / k["hostility_memory_months"])
+        hostile += np.maximum(0.0, -g) / 20.0
+        np.clip(Tr, 0.0, k["trust_ceiling"], out=Tr)
 
     def columns(self, cp) -> dict:
         return {f"trust.{cp.states[i]}.{cp.states[j]}": recorded("trust", (k,))

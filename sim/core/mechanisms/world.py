@@ -1,4 +1,4 @@
-"""The exogenous world: drivers, states' scripted parameters, sanctions, membership, GDP.
+"""The exogenous world: drivers, states' scripted parameters, sanctions and membership.
 
 Nothing here depends on chance or on what the agents do; it is the stage the
 mechanisms act on. Timeline effects on these values (a growth slowdown, an oil
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import ColumnFamily, Coverage, Mechanism, prepared
+from sim.core.mechanisms.groups import ordered_sum
 from sim.core.time import month_index
 
 
@@ -30,12 +31,30 @@ def widen(arr: np.ndarray, n: int) -> np.ndarray:
 
 
 def interp_driver(b, did: str, driver) -> np.ndarray:
-    """(points, T) linear interpolation of a driver's dated points (held flat beyond its ends)."""
+    """(points, T) path of a driver: linear between its dated points or held at the last one ("step"),
+    flat beyond its ends."""
     xs = np.array([month_index(p.date) for p in driver.points], dtype=float)
     ys = [b.num(f"drivers.{did}.points.{k}", p.value) for k, p in enumerate(driver.points)]
     n = max(len(y) for y in ys)
     rows = np.array([[float(y[min(i, len(y) - 1)]) for y in ys] for i in range(n)])
+    if driver.interpolation == "step":
+        last = np.clip(np.searchsorted(xs, b.t_abs, side="right") - 1, 0, len(xs) - 1)
+        return rows[:, last]
     return np.stack([np.interp(b.t_abs, xs, row) for row in rows])
+
+
+def driver_roles(sc) -> dict[str, list]:
+    """Effect kind -> [(driver id, effect)]; a driver named oil_price with no effects is the energy price."""
+    roles: dict[str, list] = {}
+    for did, drv in sc.drivers.items():
+        effects = drv.effects or ([_LegacyEnergy()] if did == "oil_price" else [])
+        for eff in effects:
+            roles.setdefault(eff.kind, []).append((did, eff))
+    return roles
+
+
+class _LegacyEnergy:
+    kind, state = "energy_price", None
 
 
 class World(Mechanism):
@@ -43,21 +62,19 @@ class World(Mechanism):
     order = 0
     title = "Exogenous world"
     equations = (
-        "driver(t) = linear interpolation of its dated points; timeline effects add, multiply or set it for a "
-        "duration. growth, energy_export_share, sanctions_exposure, threat and rivalry are the scenario's values "
-        "changed by timeline effects. sanction[by, on](t) = sum of active sanction intensities, capped at 1. "
-        "gdp(t) = gdp(0) * prod(1 + growth/12), rescaled from the month of a gdp effect on.")
+        "driver(t) = linear interpolation of its dated points (or the last point, for step drivers); timeline "
+        "effects add, multiply or set it for a duration. growth, energy_export_share, sanctions_exposure and the "
+        "scripted parts of threat and rivalry are the scenario's values changed by timeline effects. "
+        "sanction[by, on](t) = sum of active sanction intensities, capped at 1.")
     ids = {
-        "X10": Coverage("scripted", "sanctions are dated timeline entries with an intensity and duration"),
-        "X11": Coverage("scripted", "the oil price is a driver path from the scenario"),
-        "T10": Coverage("scripted", "growth slowdowns and oil swings are timeline changes to drivers and growth"),
         "O4": Coverage("scripted", "organisation membership (enlargement) follows the scenario's join dates"),
-        "O9": Coverage("scripted", "CIS/CSTO are organisations with members and a security agenda"),
+        "O9": Coverage("scripted", "security organisations are members with a security agenda; their lever is "
+                                   "the alignment of members, not modelled as decisions of their own"),
+        "P2": Coverage("scripted", "leadership changes are timeline changes to event rates"),
+        "P6": Coverage("scripted", "a border settlement is a dated trust jump"),
+        "P8": Coverage("scripted", "demographic worries are a starting rivalry and threat value"),
     }
-    families = (
-        ColumnFamily("gdp", "bn USD", "a state's GDP (scripted path)"),
-        ColumnFamily("oil_price", "USD per barrel", "the oil price driver"),
-    )
+    families = (ColumnFamily("oil_price", "USD per barrel", "the oil price driver"),)
 
     def prepare(self, b) -> None:
         sc, S, T = b.sc, len(b.states), b.T
@@ -69,11 +86,10 @@ class World(Mechanism):
         for fld in ("threat", "rivalry"):
             P[fld] = self._dyadic(b, fld)
         P["sanctions"] = np.zeros((1, T, S, S))
-        gdp_jumps = []
         for i, ev in enumerate(sc.timeline):
             t = month_index(ev.date) - b.t0
             for j, eff in enumerate(ev.effects):
-                self._effect(b, P, gdp_jumps, t, eff, b.num(f"timeline.{i}.effects.{j}", eff.value))
+                self._effect(b, P, t, eff, b.num(f"timeline.{i}.effects.{j}", eff.value))
             for j, san in enumerate(ev.sanctions):
                 end = T if san.duration is None else min(T, t + san.duration)
                 val = b.num(f"timeline.{i}.sanctions.{j}.intensity", san.intensity)
@@ -83,10 +99,13 @@ class World(Mechanism):
                         P["sanctions"][:, t:end, b.si[by], b.si[on]] += val[:, None]
         for key in ("sanctions", "threat", "rivalry"):
             np.clip(P[key], 0.0, 1.0, out=P[key])
-        oil = P.get("driver.oil_price")
-        if oil is not None and np.any(oil <= 0):
-            raise ValueError("oil_price must stay positive after timeline effects")
-        P["gdp"] = self._gdp(b, P["growth"], gdp_jumps)
+        P["sanction_pressure"] = np.minimum(ordered_sum(P["sanctions"], axis=2), 1.0)   # (points, T, on)
+        roles = driver_roles(sc)
+        for kind, users in roles.items():
+            for did, eff in users:
+                if np.any(P["driver." + did] <= 0):
+                    raise ValueError(f"{did} must stay positive after timeline effects (it is an {kind})")
+                P["energy_price" if kind == "energy_price" else f"fx.{eff.state}"] = P["driver." + did]
         P["members"], P["participants"] = self._membership(b)
         for key, arr in P.items():
             b.put(key, arr)
@@ -103,7 +122,7 @@ class World(Mechanism):
         return arr
 
     @staticmethod
-    def _effect(b, P: dict, gdp_jumps: list, t: int, eff, val: np.ndarray) -> None:
+    def _effect(b, P: dict, t: int, eff, val: np.ndarray) -> None:
         tgt = b.target(eff.target)
         end = b.T if eff.duration is None else min(b.T, t + eff.duration)
         sl = slice(t, end)
@@ -116,29 +135,12 @@ class World(Mechanism):
             return
         rows = range(len(b.states)) if tgt[1] == "*" else [b.si[tgt[1]]]
         fld = tgt[2]
-        if fld == "gdp":
-            gdp_jumps.extend((t, r, eff.op, val) for r in rows)
         if fld not in P:
             return
         P[fld] = widen(P[fld], len(val))
         for r in rows:
             idx = (slice(None), sl, r) + ((b.si[tgt[3]],) if len(tgt) > 3 else ())
             P[fld][idx] = apply_op(P[fld][idx], eff.op, val[:, None])
-
-    @staticmethod
-    def _gdp(b, growth: np.ndarray, jumps: list) -> np.ndarray:
-        level = np.stack(np.broadcast_arrays(*[b.num(f"states.{s}.gdp", st.gdp.value)
-                                               for s, st in b.sc.states.items()]), axis=-1)
-        n = max(level.shape[0], growth.shape[0])
-        factors = np.concatenate([np.ones((growth.shape[0], 1, growth.shape[2])), 1.0 + growth[:, 1:] / 12.0], axis=1)
-        gdp = level[:, None, :] * np.cumprod(factors, axis=1)
-        for t, r, op, v in sorted(jumps, key=lambda j: j[0]):  # a jump rescales the whole path from its month on
-            gdp = widen(gdp, max(n, len(v)))
-            before = gdp[:, t, r].copy()
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(before != 0, apply_op(before, op, v) / before, 0.0)
-            gdp[:, t:, r] *= factor[:, None]
-        return gdp
 
     @staticmethod
     def _membership(b) -> tuple[np.ndarray, np.ndarray]:
@@ -158,10 +160,8 @@ class World(Mechanism):
 
     def columns(self, cp) -> dict:
         cols = {}
-        if "driver.oil_price" in cp.arrays:
+        if "driver.oil_price" in cp.arrays:  # the legacy column name of the energy price driver
             cols["oil_price"] = prepared("driver.oil_price", lambda a: a)
-        for i, s in enumerate(cp.states):
-            cols[f"gdp.{s}"] = prepared("gdp", lambda a, i=i: a[:, :, i])
         return cols
 
 

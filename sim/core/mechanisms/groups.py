@@ -1,0 +1,109 @@
+"""Small vectorised helpers the mechanisms share: grouped sums and a sparse threat matrix.
+
+The monthly rules sum values over pairs (a state's total trade, a club's
+mean trust) thousands of times per run. A Python loop per pair costs more than
+the arithmetic, and matrix products (BLAS) may sum in an order that depends on
+how many members run together, which would break the rule that a member's
+numbers never depend on its neighbours. ``Groups`` adds each
+group's terms one at a time, so every member's sum is formed the same way
+whatever the ensemble size, and a zero term can come or go without a trace.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Groups:
+    """Sums of selected columns of an (M, N) array into n_out groups, in a fixed order.
+
+    Each group is added up one term at a time, in the order its columns were given: so a member's sum
+    never depends on how many members run beside it, and a term that is zero (an entity or event channel
+    that does nothing) can be added or removed without changing the sum's bits.
+    """
+
+    def __init__(self, columns, targets, n_out: int):
+        columns = np.asarray(columns, dtype=int)
+        targets = np.asarray(targets, dtype=int)
+        order = np.argsort(targets, kind="stable")
+        columns, targets = columns[order], targets[order]
+        self.present = np.unique(targets)
+        self.n_out = n_out
+        sizes = [int((targets == g).sum()) for g in self.present]
+        width = max(sizes, default=0)
+        self.pad = -1                                  # index of the zero column appended to the values
+        self.layout = np.full((len(self.present), width), self.pad, dtype=int)
+        start = 0
+        for row, size in enumerate(sizes):
+            self.layout[row, :size] = columns[start:start + size]
+            start += size
+        self.sizes = np.zeros(n_out)
+        self.sizes[self.present] = sizes
+
+    def _terms(self, values: np.ndarray):
+        ext = np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)
+        for k in range(self.layout.shape[1]):
+            yield ext[:, self.layout[:, k]]
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        out = np.zeros((values.shape[0], self.n_out))
+        acc = None
+        for term in self._terms(values):
+            acc = term if acc is None else acc + term
+        if acc is not None:
+            out[:, self.present] = acc
+        return out
+
+    def max(self, values: np.ndarray, floor: float = 0.0) -> np.ndarray:
+        out = np.full((values.shape[0], self.n_out), floor)
+        acc = None
+        for term in self._terms(values):
+            acc = term if acc is None else np.maximum(acc, term)
+        if acc is not None:
+            out[:, self.present] = np.maximum(acc, floor)
+        return out
+
+    def count(self) -> np.ndarray:
+        return self.sizes
+
+
+def ordered_sum(values: np.ndarray, axis: int) -> np.ndarray:
+    """Sum along an axis one slice at a time, so that adding an entity (a zero slice) never regroups the others."""
+    values = np.moveaxis(values, axis, 0)
+    out = np.zeros(values.shape[1:], dtype=float)
+    for part in values:
+        out = out + part
+    return out
+
+
+def member_groups(cache: dict, members: np.ndarray) -> tuple[Groups, np.ndarray]:
+    """Groups summing (M, S * O) state-by-organisation values over each organisation's current members."""
+    key = members.tobytes()
+    if key not in cache:
+        n_orgs = members.shape[1]
+        cells = np.argwhere(members)
+        cache[key] = (Groups(cells[:, 0] * n_orgs + cells[:, 1], cells[:, 1], n_orgs), members.sum(axis=0))
+    return cache[key]
+
+
+def with_zero(values: np.ndarray) -> np.ndarray:
+    """Append a column of zeros, so that index -1 (or the last index) reads as 'no such entry'."""
+    return np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)
+
+
+class SparseThreat:
+    """Perceived threat between states, held only where it can be non-zero (a few dozen entries).
+
+    ``pos[a, b]`` is the column of entry (a, b) in ``values`` (M, entries + 1); the last column is zero
+    for pairs that can never perceive a threat.
+    """
+
+    def __init__(self, values: np.ndarray, pos: np.ndarray, rows: Groups):
+        self.values, self.pos, self.rows = values, pos, rows
+
+    def get(self, a, b) -> np.ndarray:
+        return self.values[:, self.pos[a, b]]
+
+    def row_total(self) -> np.ndarray:
+        """(M, S) each state's perceived threat summed over all others."""
+        return self.rows.sum(self.values)
