@@ -8,7 +8,8 @@ wheel is built, so no copy is committed. Everything else is in pyproject.toml.
 from setuptools import find_packages, setup
 
 EXAMPLES = {
-    "sim.examples.scenarios": ("scenarios", ["*.yaml", "*.parquet"]),
+    "sim.examples.scenarios": ("scenarios", ["*.yaml", "*.parquet", "examples/*/*.yaml", "examples/*/record/*.csv",
+                                             "examples/*/record/*.yaml"]),
     "sim.examples.calibration": ("calibration", ["*.yaml", "record/*.csv", "record/*.yaml"]),
     "sim.examples.sweeps": ("sweeps", ["*.yaml"]),
 }

@@ -25,11 +25,12 @@ class Subject:
 
 def load_subject(arg: str, replicates: int | None, seed: int | None, record: str | None) -> Subject:
     from sim.evidence.scoring import Ensemble
+    from sim.run.runner import record_of_results
     path = Path(arg)
     if path.is_dir():
         ens = Ensemble.from_folder(path)
         manifest = json.loads((path / "manifest.json").read_text())
-        rec = Path(record) if record else (Path(manifest["record"]) if manifest.get("record") else None)
+        rec = Path(record) if record else record_of_results(path, manifest)
         return Subject(ens.name, ens, None, rec)
     from sim.core.loading import load_scenario
     from sim.run.runner import run

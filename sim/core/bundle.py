@@ -20,8 +20,9 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 PACKAGED_ROOT = Path(__file__).resolve().parents[1] / "examples"
 
 #: (folder, glob) pairs that make up the example project; ``calibration/reports`` stays out (it is output).
-EXAMPLE_FILES = [("scenarios", "*.yaml"), ("scenarios", "*.parquet"), ("calibration", "*.yaml"),
-                 ("calibration/record", "*"), ("sweeps", "*.yaml")]
+EXAMPLE_FILES = [("scenarios", "*.yaml"), ("scenarios", "*.parquet"), ("scenarios/examples", "*/*.yaml"),
+                 ("scenarios/examples", "*/record/*"), ("calibration", "*.yaml"), ("calibration/record", "*"),
+                 ("sweeps", "*.yaml")]
 
 
 def data_root() -> Path:
@@ -39,8 +40,11 @@ def example_files() -> list[Path]:
 
 
 def example_scenarios() -> dict[str, Path]:
-    """Bundled scenario name (file stem) -> path."""
-    return {p.stem: p for p in sorted((data_root() / "scenarios").glob("*.yaml"))}
+    """Bundled scenario name -> path: the file stem, or the pair's folder name for ``scenarios/examples/PAIR``."""
+    root = data_root() / "scenarios"
+    found = {p.stem: p for p in sorted(root.glob("*.yaml"))}
+    found.update({p.parent.name: p for p in sorted((root / "examples").glob("*/scenario.yaml"))})
+    return found
 
 
 def example_scenario(name: str) -> Path:

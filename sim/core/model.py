@@ -70,10 +70,16 @@ class ReadOnlyState(Mapping):
         return f"{self._name}({self._values!r})"
 
 
+#: State variables whose starting value is a scenario field of the same name under ``states.ID``.
+SCENARIO_FIELDS = ("gdp", "exports", "trust", "alignment", "arms_capability")
+
+
 def read_only_message(what: str, scenario_path: str) -> str:
-    return (f"{what} is read-only: agents show the run's state, they do not hold it. To start from another "
-            f"value, create the model with an override, e.g. RelationsModel(**{{'{scenario_path}': value}}), "
-            f"or add a timeline event to the scenario")
+    field = scenario_path.split(".")[2] if scenario_path.startswith("states.") else ""
+    start = (f"create the model with an override, e.g. RelationsModel(**{{'{scenario_path}': value}}), or "
+             if field in SCENARIO_FIELDS or scenario_path.startswith("organisations.") else "")
+    return (f"{what} is read-only: agents show the run's state, they do not hold it. To change the run, "
+            f"{start}add a timeline event to the scenario")
 
 
 class _ReadOnlyAttributes:
@@ -88,9 +94,20 @@ class _ReadOnlyAttributes:
 
 
 class StateAgent(_ReadOnlyAttributes, mesa.Agent):
-    """A state; its attributes read the current month of the run through the model's named accessors."""
+    """A state; its attributes read the current month of the run through the model's named accessors.
 
-    _STATE = ("exports", "trust", "alignment", "arms_capability", "gdp")
+    ``trust``, ``exports``, ``lean``, ``arms_grade`` and ``alignment`` map a
+    partner (or organisation) to a value, ``gdp`` and ``arms_capability`` are
+    numbers; ``state`` holds every recorded variable the scenario's mechanisms
+    keep for this state. A variable a scenario does not model (no arms in a
+    pair without an arms trade) raises AttributeError saying so, which is what
+    ``AgentSet.get`` and ``getattr(agent, name, default)`` expect.
+    """
+
+    #: attribute -> the mechanisms' state variable it reads
+    VARIABLES = {"exports": "exports", "trust": "trust", "lean": "lean", "alignment": "alignment",
+                 "arms_grade": "grade", "arms_capability": "capability", "gdp": "gdp"}
+    _STATE = (*VARIABLES, "state")
 
     def scenario_path(self, name: str) -> str:
         return f"states.{self.state_id}.{name}"
@@ -100,28 +117,57 @@ class StateAgent(_ReadOnlyAttributes, mesa.Agent):
         self.state_id = state_id
         self.name = name
 
+    def _read(self, attribute: str):
+        var = self.VARIABLES[attribute]
+        if var not in self.model.engine.state:
+            raise AttributeError(f"{self!r}.{attribute}: this scenario's mechanisms keep no '{var}' "
+                                 f"(kept: {', '.join(self.model.recorded_variables)})")
+        return self._wrap(var, self.model.state_of(var, self.state_id))
+
+    def _wrap(self, var: str, value):
+        return ReadOnlyState(self.state_id, var, value) if isinstance(value, dict) else value
+
     @property
     def exports(self) -> Mapping[str, float]:
         """bn USD a year to each partner."""
-        return ReadOnlyState(self.state_id, "exports", self.model.state_of("exports", self.state_id))
+        return self._read("exports")
 
     @property
     def trust(self) -> Mapping[str, float]:
         """Trust in each partner, 0..1."""
-        return ReadOnlyState(self.state_id, "trust", self.model.state_of("trust", self.state_id))
+        return self._read("trust")
+
+    @property
+    def lean(self) -> Mapping[str, float]:
+        """Strategic lean toward each partner, 0..1."""
+        return self._read("lean")
 
     @property
     def alignment(self) -> Mapping[str, float]:
         """Alignment with each organisation, 0..1."""
-        return ReadOnlyState(self.state_id, "alignment", self.model.state_of("alignment", self.state_id))
+        return self._read("alignment")
+
+    @property
+    def arms_grade(self) -> Mapping[str, float]:
+        """Grade of the arms released to each partner, 0..1."""
+        return self._read("arms_grade")
 
     @property
     def arms_capability(self) -> float:
-        return self.model.state_of("capability", self.state_id)
+        return self._read("arms_capability")
 
     @property
     def gdp(self) -> float:
-        return self.model.prepared_of("gdp", self.state_id)
+        """bn USD."""
+        return self._read("gdp")
+
+    @property
+    def state(self) -> Mapping[str, object]:
+        """Every recorded state variable of this state in the current month (what the mechanisms keep)."""
+        keep = [*self.model.recorded_variables, "alignment"]
+        return ReadOnlyState(self.state_id, "state", {
+            var: self._wrap(var, self.model.state_of(var, self.state_id)) for var in dict.fromkeys(keep)
+            if var in self.model.engine.state and self.model.compiled.state_var(var).index != "orgs"})
 
     def __repr__(self) -> str:
         return f"StateAgent({self.state_id!r})"
@@ -225,8 +271,13 @@ class RelationsModel(mesa.Model):
         return {cp.states[b]: float(value[p]) for p, (a, b) in enumerate(cp.pairs[index[len("pairs:"):]]) if a == i}
 
     def prepared_of(self, name: str, state_id: str) -> float:
-        """A scripted (prepared) per-state path in the current month, e.g. ``gdp``."""
+        """A scripted (prepared) per-state path in the current month, e.g. ``oil_exposure``."""
         return float(self.compiled.arrays[name][0, self.month_index, self.compiled.states.index(state_id)])
+
+    @property
+    def recorded_variables(self) -> list[str]:
+        """The state variables the scenario's mechanisms keep and record, in their order."""
+        return [sv.name for mech in self.compiled.mechanisms for sv in mech.state_vars if sv.record]
 
     @property
     def states(self):

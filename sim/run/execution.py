@@ -36,7 +36,8 @@ def make_executor(workers: int, scheduler: str | None, client):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise UserError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+            raise UserError("--scheduler needs dask.distributed: pip install 'dyadsim[dask]' "
+                            "(or 'dask[distributed]')") from None
         try:
             cl = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pandas as pd
 from sim.core.columns import col_dyad, col_trade, events_frame, indicator_columns, indicators_frame
 from sim.core.compile import compile_scenario
 from sim.core.engine import Engine, EnsembleResult
+from sim.core.errors import UserError
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.provenance import package_versions
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
@@ -53,12 +56,12 @@ class RunOutput:
         sc = self.loaded.scenario
         return {
             "scenario": sc.meta.name,
-            "scenario_path": str(self.loaded.path),
+            "scenario_path": str(Path(self.loaded.path).resolve()),
             "scenario_hash": self.loaded.hash,
             "overrides": {k: v for k, v in self.loaded.overrides.items()},
             "period": [sc.meta.start, sc.meta.end],
             "focal": list(sc.meta.focal),
-            "record": str(self.loaded.record_path) if self.loaded.record_path else None,
+            "record": str(self.loaded.record_path.resolve()) if self.loaded.record_path else None,
             "base_seed": self.base_seed,
             "replicates": len(self.seeds),
             "seeds": self.seeds,
@@ -71,8 +74,15 @@ class RunOutput:
         }
 
     def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write indicators.parquet, events.parquet, manifest.json, summary.txt and the resolved scenario."""
+        """Write indicators.parquet, events.parquet, manifest.json, summary.txt and the resolved scenario.
+
+        A results folder written earlier (it has a manifest.json) is replaced
+        whole, so that nothing of an older run (a figure, a score file) is left
+        beside the new one; any other non-empty folder is refused. The manifest
+        gives the record both as an absolute path and relative to the folder.
+        """
         out = Path(out_dir)
+        clear_results_folder(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
             "indicators": out / "indicators.parquet",
@@ -83,13 +93,45 @@ class RunOutput:
         }
         self.indicators.to_parquet(paths["indicators"], index=False)
         self.events.to_parquet(paths["events"], index=False)
-        paths["manifest"].write_text(json.dumps(self.manifest(), indent=2) + "\n")
+        manifest = self.manifest()
+        if manifest["record"]:
+            manifest["record_relative"] = os.path.relpath(manifest["record"], out.resolve())
+        paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n")
         paths["summary"].write_text(self.summary() + "\n")
         paths["scenario"].write_text(json.dumps(self.loaded.scenario.model_dump(mode="json"), indent=1) + "\n")
         return paths
 
     def summary(self) -> str:
         return summarise(self)
+
+
+def clear_results_folder(out: Path) -> None:
+    """Remove a results folder written earlier; refuse a non-empty folder that is not one."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError("exists and is not a folder", file=str(out))
+    if (out / "manifest.json").is_file():
+        shutil.rmtree(out)
+    elif any(out.iterdir()):
+        raise UserError("not empty and not a results folder (no manifest.json): choose another --out "
+                        "or empty it", file=str(out))
+
+
+def record_of_results(folder: str | Path, manifest: dict) -> Path | None:
+    """The record a results folder was scored against: absolute path, else relative to the folder."""
+    if not manifest.get("record"):
+        return None
+    folder, recorded = Path(folder), Path(manifest["record"])
+    candidates = [recorded] if recorded.is_absolute() else [folder / recorded, recorded]
+    if manifest.get("record_relative"):
+        candidates.append(folder / manifest["record_relative"])
+    found = next((c for c in candidates if c.is_dir()), None)
+    if found is None:
+        raise UserError(f"the record this folder was run against is not at {manifest['record']} nor beside it "
+                        f"({manifest.get('record_relative', '-')}): pass --record DIR",
+                        file=str(folder / "manifest.json"))
+    return Path(os.path.normpath(found))
 
 
 def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
