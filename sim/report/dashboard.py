@@ -93,9 +93,30 @@ class Slider:
     label: str = field(default="")
 
     def spec(self) -> dict:
-        step = (self.high - self.low) / 100.0
         return {"type": "SliderFloat", "value": float(self.value), "min": float(self.low), "max": float(self.high),
-                "step": step, "label": self.label or self.path}
+                "step": slider_step(self.value, self.low, self.high), "label": self.label or self.path}
+
+
+def _on_grid(x: float, step: float) -> bool:
+    k = x / step
+    return abs(k - round(k)) < 1e-6
+
+
+def slider_step(value: float, low: float, high: float, ticks: int = 50) -> float:
+    """A round step (1, 2 or 5 times a power of ten) with the value and the ends on its grid.
+
+    The browser's slider rounds what it holds to its grid; were the scenario's
+    value off the grid, Reset would re-create the model with a slightly
+    different number and a different run.
+    """
+    span = max(high - low, abs(value), 1e-12)
+    exponent = int(np.floor(np.log10(span / ticks)))
+    for e in range(exponent, exponent - 12, -1):
+        for m in (5, 2, 1):
+            step = m * 10.0 ** e
+            if step <= span / ticks and all(_on_grid(x, step) for x in (value, low, high)):
+                return float(f"{step:.12g}")
+    return span / 1000.0
 
 
 def _value(loaded: LoadedScenario, path: str) -> float:
