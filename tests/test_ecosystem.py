@@ -199,3 +199,49 @@ def test_init_writes_an_example_project_that_runs_elsewhere(tmp_path):
     assert rec.returncode == 0, rec.stderr
     from sim.evidence.record import load_record
     assert "atlantis" in load_record(tmp_path / "proj" / "calibration" / "record").aliases.states
+
+
+def test_agents_show_the_mechanisms_state_and_say_what_a_scenario_lacks():
+    from sim.core.model import RelationsModel, StateAgent
+    from tests.conftest import SCENARIOS
+    model = RelationsModel(BASELINE, rng=1, collect=False)
+    model.step()
+    russia = next(a for a in model.agents_by_type[StateAgent] if a.state_id == "russia")
+    assert set(russia.state) >= {"gdp", "lean", "exports", "trust", "grade", "capability", "alignment"}
+    assert russia.state["lean"]["china"] == russia.lean["china"] and 0 <= russia.lean["china"] <= 1
+    assert russia.gdp == model.engine.state["gdp"][0, model.compiled.states.index("russia")]
+    with pytest.raises(AttributeError, match="read-only"):
+        russia.lean = {}
+    cj = RelationsModel(SCENARIOS / "examples" / "china_japan" / "scenario.yaml", rng=1, collect=False)
+    cj.step()
+    japan = next(a for a in cj.agents_by_type[StateAgent] if a.state_id == "japan")
+    assert dict(japan.arms_grade) == {}                        # no arms pair: nothing to show, nothing invented
+    assert japan.gdp > 0
+
+
+def test_results_folder_is_replaced_whole_and_travels(tmp_path):
+    import json
+    import shutil
+
+    import sim.api as ds
+    from sim.run.runner import record_of_results
+    r = ds.run("baseline", replicates=2, seed=1)
+    folder = tmp_path / "res"
+    r.save(folder)
+    (folder / "stale.png").write_text("from an older run")
+    r.save(folder)
+    assert not (folder / "stale.png").exists()                 # a rerun leaves nothing of the last one
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert record_of_results(folder, manifest) == r.scenario.record_path.resolve()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ds.UserError, match="not a results folder"):
+        r.save(other)
+    assert (other / "notes.txt").exists()
+    moved = {**manifest, "record": "/nowhere/record"}          # moved with its record beside it
+    shutil.copytree(r.scenario.record_path, tmp_path / "rec")
+    moved["record_relative"] = "../rec"
+    assert record_of_results(folder, moved) == (tmp_path / "rec")
+    with pytest.raises(ds.UserError, match="pass --record"):
+        record_of_results(folder, {**moved, "record_relative": "../gone"})
