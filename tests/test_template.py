@@ -43,7 +43,7 @@ def test_template_loads_and_runs_as_written(tmp_path):
 
 def _uncomment_defaults(text: str) -> str:
     """Uncomment every line that shows a concrete default: coefficients, state fields, meta.replicates."""
-    text = text.replace("coefficients: {}", "coefficients:")
+    text = text.replace("\n# coefficients:\n", "\ncoefficients:\n")
     text = re.sub(r"^#   (\w+): (\{value: [-0-9.e]+, .*\})   # .*$", r"  \1: \2", text,
                   flags=re.M)
     text = re.sub(r"^#     (\w+): (\{value: [-0-9.e]+, assumption: \"default: [^\"]*\"\}) .*$", r"    \1: \2", text,

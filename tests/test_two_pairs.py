@@ -97,3 +97,17 @@ def test_pair_sweeps_and_calibrates_with_a_split_after_the_last_window(name, tmp
     hindcast = evaluation["hindcast/posterior"]
     assert "event_cells_scored" not in hindcast and hindcast["series_scored"] >= 2
     assert (tmp_path / "cal" / "figures" / "scorecard_hindcast.png").stat().st_size > 10_000
+
+
+def test_a_coefficient_the_file_leaves_to_its_default_can_be_overridden(capsys, tmp_path):
+    path = EXAMPLES / "china_japan" / "scenario.yaml"
+    assert "coefficients" not in load_scenario(path).raw
+    base = load_scenario(path, {"coefficients.trust_noise": 0.0})
+    assert base.scenario.coefficients.trust_noise.value == 0.0
+    assert "was 0.05" in base.scenario.coefficients.trust_noise.assumption
+    a, b = run(load_scenario(path), replicates=2, seed=3), run(base, replicates=2, seed=3)
+    assert not a.indicators["trust.japan.china"].equals(b.indicators["trust.japan.china"])
+    code = main(["run", str(path), "--set", "coefficients.trust_nosie=0.1", "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no coefficient 'trust_nosie'" in err and "trust_noise" in err
+    assert not (tmp_path / "x").exists()

@@ -8,6 +8,7 @@ keeps the file and line it came from, so every error points at the line to fix.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -17,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.core import mechanisms
 from sim.core.errors import UserError
 from sim.core.schema import Calendar, Scenario, parse_target, scenario_model
 from sim.core.time import month_index
@@ -109,6 +111,7 @@ def _append_timeline(merged: dict, merged_origins: Origins, append: Any, append_
 def _set_path(data: dict, dotted: str, value: Any, origins: Origins, label: str) -> None:
     """Apply one override: a dotted path to a number (a Param's value) or any field."""
     parts = dotted.split(".")
+    _fill_defaulted_coefficient(data, parts)
     node: Any = data
     trail: list[str | int] = []
     for part in parts[:-1]:
@@ -131,6 +134,22 @@ def _set_path(data: dict, dotted: str, value: Any, origins: Origins, label: str)
         node[last] = new
     else:
         node[last] = value
+
+
+def _fill_defaulted_coefficient(data: dict, parts: list[str]) -> None:
+    """A coefficient the file leaves to its cited default can still be overridden, swept and calibrated."""
+    if len(parts) != 2 or parts[0] != "coefficients":
+        return
+    fields = mechanisms.coefficient_fields()
+    if parts[1] not in fields:
+        near = difflib.get_close_matches(parts[1], fields, n=3)
+        hint = f" (did you mean {', '.join(near)}?)" if near else " (run.py describe lists them)"
+        raise UserError(f"override '{'.'.join(parts)}': no coefficient '{parts[1]}'{hint}", path=".".join(parts))
+    section = data.get("coefficients")
+    if section is None:
+        section = data["coefficients"] = {}
+    if isinstance(section, dict) and parts[1] not in section:
+        section[parts[1]] = fields[parts[1]][1].default.model_dump(exclude_none=True)
 
 
 class LoadedScenario:

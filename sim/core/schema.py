@@ -255,7 +255,10 @@ def scenario_model() -> type:
     """The full scenario schema for the mechanisms registered now (rebuilt when the registry changes)."""
     global _MODEL
     if _MODEL is None or _MODEL[0] != mechanisms.version():
-        model = create_model("Scenario", __base__=Scenario, coefficients=(coefficients_model(), ...))
+        coefficients = coefficients_model()
+        # Omitted, every coefficient takes its mechanism's cited default.
+        model = create_model("Scenario", __base__=Scenario,
+                             coefficients=(coefficients, Field(default_factory=coefficients)))
         _MODEL = (mechanisms.version(), model)
     return _MODEL[1]
 

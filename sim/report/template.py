@@ -48,7 +48,8 @@ DESCRIPTIONS: dict[str, str] = {
                        "a type not listed is never produced by chance",
     "Scenario.calendar": "scheduled bilateral meetings of the focal pair (inputs: scores leave them out)",
     "Scenario.timeline": "dated changes: effects on values, sanctions, and events that happened (emits)",
-    "Scenario.coefficients": "the model's response strengths, by mechanism; each has a cited default",
+    "Scenario.coefficients": "the model's response strengths, by mechanism; each has a cited default, so "
+                             "the section may be left out",
     "Meta.name": "short name; results go to results/<name>/ by default",
     "Meta.description": "one line on what the scenario represents",
     "Meta.question": "what a counterfactual asks (shown in reports)",
@@ -247,6 +248,8 @@ def _placeholder(annotation, metadata=()) -> str:
 
 
 def _default_text(info) -> str:
+    if info.default_factory is not None:
+        return "every entry at its default"
     d = info.default
     if isinstance(d, Param):
         return flow({k: getattr(d, k) for k in ("value", "unit", "source", "assumption", "note")
@@ -364,7 +367,8 @@ def _coefficients(info) -> list[str]:
                   "# place of {} (e.g. `coefficients:` then `  trade_noise: {value: 0.05, assumption: why}`).",
                   "coefficients: {}"]
     else:
-        lines += ["# coefficients:"]
+        lines += ["# To change a coefficient, uncomment `coefficients:` and the line, and cite your value:",
+                  "# coefficients:"]
     for mech in mechanisms.registry():
         fields = mech.Coefficients.model_fields
         if not fields:

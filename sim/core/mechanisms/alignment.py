@@ -68,11 +68,15 @@ class Alignment(Mechanism):
                     a0 = np.repeat(a0, len(v), axis=0)
                 a0[:, b.si[s], b.oi[o]] = v
         b.put("alignment0", a0)
-        ever = b.get("participants")[0].any(axis=0) | (a0[0] > 0)
+        # Cells any parameter point ever uses: elsewhere alignment is 0 and stays 0.
+        ever = b.get("participants").any(axis=(0, 1)) | (a0 > 0).any(axis=0)
         b.put_fixed("align_cells", np.argwhere(ever).reshape(-1, 2))
 
     def init(self, eng) -> None:
-        eng.cache["club_share0"] = self._club_share(eng, 0)
+        cells = eng.cp.fixed["align_cells"]
+        flat = cells[:, 0] * len(eng.cp.orgs) + cells[:, 1]
+        eng.cache["align_flat"] = flat
+        eng.cache["club_share0"] = self._club_share(eng, 0).reshape(eng.M, -1)[:, flat]
 
     @staticmethod
     def _club_share(eng, t: int) -> np.ndarray:
@@ -99,27 +103,35 @@ class Alignment(Mechanism):
         return np.where(totals > 0, share / np.maximum(totals, 1e-12), 0.0)
 
     def step(self, eng, month) -> None:
-        cp, k, A, v = eng.cp, eng.k, eng.state["alignment"], month.values
+        """Only the cells some member ever takes part in move (the rest stay 0), element by element."""
+        cp, k, v, M = eng.cp, eng.k, month.values, eng.M
+        cells, flat = cp.fixed["align_cells"], eng.cache["align_flat"]
+        if not len(cells):
+            month.values["alignment_cells"] = np.zeros((M, 0))
+            return
+        cs, co = cells[:, 0], cells[:, 1]
         mem = eng.at("members", month.t)
+        mem = mem.reshape(mem.shape[0], -1)[:, flat]
         ti, _ = pair_index(cp)
-        rivalry = np.zeros((eng.M, len(cp.states)))
+        rivalry = np.zeros((M, len(cp.states)))
         for p, i in enumerate(ti):
             rivalry[:, i] += v["rivalry"][:, p]
         threat = np.minimum(v["threat"].row_total(), 1.0)
         sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
-        noise = np.zeros_like(A)
-        cells = cp.fixed["align_cells"]
-        if len(cells):
-            noise[:, cells[:, 0], cells[:, 1]] = (month.draws["alignment.noise"] - 0.5) * np.sqrt(12.0)
-        push = ((k["alignment_threat_gain"][:, :, None] * threat[:, :, None] * sec[:, None, :]
-                 - k["alignment_rivalry_loss"][:, :, None] * rivalry[:, :, None] * eco[:, None, :]) / 12.0
-                + k["alignment_trade_pull"][:, :, None] / 12.0 * (self._club_share(eng, month.t)
-                                                                  - eng.cache["club_share0"])
-                + k["alignment_noise"][:, :, None] / np.sqrt(12.0) * noise)
-        A += (push * mem + k["alignment_reversion"][:, :, None] / 12.0 * (eng.pick("alignment0") - A)
-              + k["alignment_meeting_gain"][:, :, None] * (v["meets"][:, None, :] & mem) * (1.0 - A))
-        np.clip(A, 0.0, 1.0, out=A)
-        month.values["alignment_cells"] = A[:, cells[:, 0], cells[:, 1]]
+        noise = (month.draws["alignment.noise"] - 0.5) * np.sqrt(12.0)
+        club = self._club_share(eng, month.t).reshape(M, -1)[:, flat]
+        push = ((k["alignment_threat_gain"] * threat[:, cs] * sec[:, co]
+                 - k["alignment_rivalry_loss"] * rivalry[:, cs] * eco[:, co]) / 12.0
+                + k["alignment_trade_pull"] / 12.0 * (club - eng.cache["club_share0"])
+                + k["alignment_noise"] / np.sqrt(12.0) * noise)
+        a0 = eng.pick("alignment0")
+        A = eng.state["alignment"].reshape(M, -1)
+        cur = A[:, flat]
+        cur = cur + (push * mem + k["alignment_reversion"] / 12.0 * (a0.reshape(a0.shape[0], -1)[:, flat] - cur)
+                     + k["alignment_meeting_gain"] * (v["meets"][:, co] & mem) * (1.0 - cur))
+        np.clip(cur, 0.0, 1.0, out=cur)
+        A[:, flat] = cur
+        month.values["alignment_cells"] = cur
 
     def columns(self, cp) -> dict:
         return {f"alignment.{cp.states[s]}.{cp.orgs[o]}": recorded("alignment_cells", (n,))
