@@ -92,3 +92,65 @@ def test_notebook_api_and_mesa_model_work_without_the_checkout(installed):
     proc = _run(installed, "-c", code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "2000-01"
+
+
+# ----------------------------------------------------------------------------- declared dependencies
+
+_IMPORTS = """
+import json, sys
+before = set(sys.modules)
+import sim.api, sim.cli, sim.core.model, sim.run.sweep, sim.run.calibrate, sim.report.html, sim.evidence.record
+from sim.cli import COMMAND_MODULES
+for name in COMMAND_MODULES:
+    __import__(name)
+print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))
+"""
+
+
+def _requirement_names(requirements) -> set[str]:
+    import re
+    return {re.split(r"[\s\[<>=!;~(]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements or []
+            if "extra ==" not in r}
+
+
+def _static_imports() -> set[str]:
+    """Top-level modules that the package's source imports anywhere, but the extras' (dask for --scheduler,
+    solara for viz: imported inside the function that needs them, with a one-line message when missing)."""
+    import ast
+    found = set()
+    for path in (ROOT / "sim").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return found - {"dask", "solara"}
+
+
+def test_declared_dependencies_are_what_the_code_imports():
+    """Every third-party distribution imported is declared (or required by one that is), and every
+    declared dependency is imported: nothing missing after a plain pip install, nothing unused."""
+    import tomllib
+    from importlib.metadata import packages_distributions, requires
+
+    declared = _requirement_names(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    proc = subprocess.run([PY, "-c", _IMPORTS], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    top = packages_distributions()
+    modules = set(json.loads(proc.stdout)) | _static_imports()        # at import time, and inside functions
+    imported = {d.lower().replace("_", "-") for m in modules for d in top.get(m, [])} - {"dyadsim"}
+    reachable, todo = set(), list(declared)
+    while todo:                                   # declared dependencies and what they require in turn
+        name = todo.pop()
+        if name in reachable:
+            continue
+        reachable.add(name)
+        try:
+            todo.extend(_requirement_names(requires(name)))
+        except Exception:                         # noqa: BLE001 - a requirement not installed here
+            continue
+    # imported only when installed, inside try/except, by a dependency: not needed, installed here by the extras
+    optional = {"cloudpickle": "pyarrow/__init__.py tries it", "charset-normalizer": "numpy.f2py tries it"}
+    assert sorted(imported - reachable - set(optional)) == []     # imported but installed only by accident
+    assert sorted(declared - imported) == []      # declared but never imported
+    assert "networkx" in imported and "dask" not in imported and "tqdm" in imported
