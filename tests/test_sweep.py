@@ -20,7 +20,7 @@ from sim.run.sweep.outputs import output_values
 from sim.run.sweep.results import read_results
 from sim.run.sweep.sensitivity import ishigami, sensitivity_indices
 from sim.run.sweep.spec import load_sweep
-from tests.conftest import BASELINE, ROOT, SCENARIOS, line_of
+from tests.conftest import BASELINE, ROOT, line_of
 
 OUTPUTS = """\
 outputs:
@@ -191,22 +191,22 @@ def test_resume_refuses_a_changed_sweep_file(tmp_path):
 # ---------------------------------------------------------------- failures
 
 def test_a_failing_point_is_recorded_and_the_others_succeed(tmp_path):
-    high_oil = SCENARIOS / "high_oil.yaml"
-    timeline = load_scenario(high_oil).scenario.timeline
-    where = [(i, j) for i, ev in enumerate(timeline) for j, eff in enumerate(ev.effects)
-             if eff.target == "drivers.oil_price"]
-    assert where, "test setup: high_oil.yaml sets the oil price in its timeline"
-    i, j = where[0]
-    params = (f"  - {{path: timeline.{i}.effects.{j}.value, values: [110, -5, 60]}}\n"
-              "  - {path: coefficients.trade_diversion, values: [0.1, 0.2]}\n")
-    sw = load_sweep(write_sweep(tmp_path, "{method: grid}", params, replicates=2, chunk_runs=100,
-                                scenario=high_oil))
+    """Each value is valid on its own (the sweep file is checked value by value); one combination drives the
+    oil price below zero, so that point fails when its chunk runs, and only that point."""
+    base = tmp_path / "dip.yaml"
+    base.write_text(f"extends: {BASELINE}\nmeta: {{name: dip, description: an oil dip}}\ntimeline_append:\n"
+                    "  - {id: dip, date: 2000-03, description: a dip, assumption: test, effects: "
+                    "[{target: drivers.oil_price, op: add, value: -1, duration: 2, assumption: test}]}\n")
+    i = len(load_scenario(BASELINE).scenario.timeline)
+    params = ("  - {path: drivers.oil_price.points.0.value, values: [26, 2]}\n"
+              f"  - {{path: timeline.{i}.effects.0.value, values: [-1, -20]}}\n")
+    sw = load_sweep(write_sweep(tmp_path, "{method: grid}", params, replicates=2, chunk_runs=100, scenario=base))
     outcome = run_sweep(sw, tmp_path / "out", workers=1, progress=False)
-    assert (outcome.ok, outcome.failed) == (8, 4)
+    assert (outcome.ok, outcome.failed) == (6, 2)
     _, runs = read_results(tmp_path / "out")
     bad = runs[runs["status"] == "failed"]
-    assert (bad[f"timeline.{i}.effects.{j}.value"] == -5).all()
-    assert bad["error"].str.contains("oil_price must stay positive").all()
+    assert (bad["drivers.oil_price.points.0.value"] == 2).all() and (bad[f"timeline.{i}.effects.0.value"] == -20).all()
+    assert bad["error"].str.contains("drivers.oil_price is -").all()
     assert bad["trade_2014"].isna().all()
     good = runs[runs["status"] == "ok"]
     assert good["trade_2014"].notna().all() and (good["error"] == "").all()
@@ -308,3 +308,41 @@ def test_sensitivity_and_plot_commands_write_their_files(tmp_path):
     bad = subprocess.run(cmd + ["plot-sweep", str(res), "--x", "nope", "--output", "events"], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no parameter 'nope'" in bad.stderr
+
+
+# ---------------------------------------------------------------- workers die with their parent
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree through /proc")
+def test_killing_only_the_parent_leaves_no_worker_behind(tmp_path):
+    """SIGKILL to the sweep's own process (no cleanup runs) must not leave its forkserver and workers holding memory."""
+    psutil = pytest.importorskip("psutil")
+    path = write_sweep(tmp_path, "{method: grid, levels: 40}", "  - {path: coefficients.trade_diversion, "
+                       "range: [0.0, 0.3]}\n", replicates=100, chunk_runs=100)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "sweep", str(path), "--workers", "2", "--quiet",
+                             "--out", str(tmp_path / "out")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    deadline = time.time() + 90
+    while time.time() < deadline and proc.poll() is None:
+        if not list((tmp_path / "out" / "runs").glob("part-*.parquet")):   # wait until workers have done a chunk
+            time.sleep(0.05)
+            continue
+        break
+    kids = parent.children(recursive=True)
+    assert proc.poll() is None and len(kids) >= 3, "test setup: the sweep should be running with its workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and _alive(psutil, kids):
+        time.sleep(0.1)
+    assert not _alive(psutil, kids), [(k.pid, k.name()) for k in _alive(psutil, kids)]
+
+
+def _alive(psutil, procs) -> list:
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+        except psutil.NoSuchProcess:
+            pass
+    return out

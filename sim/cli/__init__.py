@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from sim.cli.common import quiet_requested
-from sim.core.errors import UserError
+from sim.core.errors import UserError, one_line
 
 # Modules that add subcommands, in the order they appear in --help.
 COMMAND_MODULES = [
@@ -31,9 +31,8 @@ COMMAND_MODULES = [
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse's default also exits 2; keep one line + usage
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message):  # argparse's default also exits 2; one line, like every user error
+        self.exit(2, f"error: {one_line(f'{self.prog}: {message}')} (see {self.prog} --help)\n")
 
 
 def program_name() -> str:

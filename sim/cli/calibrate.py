@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from sim.cli.common import add_parallel_args, add_quiet, positive_int, seed_int
+from sim.cli.common import add_parallel_args, add_quiet, check_out, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -33,11 +33,18 @@ def register(sub) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    from sim.run.calibrate.outputs import run_calibration, write_calibrated_scenario
+    from sim.run.calibrate.outputs import check_calibration_memory, run_calibration, write_calibrated_scenario
     from sim.run.calibrate.priors import load_calibration
+    from sim.run.execution import resolve_workers
 
+    check_out(args.out)
     cal = load_calibration(args.file)
-    out = Path(args.out) if args.out else Path("results") / "calibration" / cal.spec.name
+    out = check_out(Path(args.out) if args.out else Path("results") / "calibration" / cal.spec.name)
+    if args.scenario_out:
+        check_out(args.scenario_out, "file", "--scenario-out")
+        check_out(Path(args.scenario_out).with_suffix(".posterior.parquet"), "file", "--scenario-out")
+    check_calibration_memory(cal, 1 if args.scheduler else resolve_workers(args.workers),
+                             0 if args.no_evaluate else args.replicates)
     outcome = run_calibration(cal, out, workers=args.workers, scheduler=args.scheduler, seed=args.seed,
                               log=(lambda line: None) if args.quiet else _progress)
     s = outcome.summary

@@ -9,35 +9,80 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cli.common import add_quiet, positive_int, seed_int
+from sim.cli.common import add_quiet, check_out, date_arg, positive_int, seed_int
 from sim.core.errors import UserError
+from sim.core.files import write_text
 
 
 @dataclass
 class Subject:
-    """A scenario run here, or a results folder written earlier."""
+    """A scenario to run here, or a results folder written earlier; ``ensemble`` is filled by :func:`realise`."""
 
     label: str
-    ensemble: object
     loaded: object | None
     record_path: Path | None
+    folder: Path | None = None
+    ensemble: object = None
 
 
-def load_subject(arg: str, replicates: int | None, seed: int | None, record: str | None) -> Subject:
-    from sim.evidence.scoring import Ensemble
-    from sim.run.runner import record_of_results
+def open_subject(arg: str, record: str | None) -> Subject:
+    """Read what a subject is (cheap): a scenario is loaded and validated, a folder's manifest is read."""
     path = Path(arg)
     if path.is_dir():
-        ens = Ensemble.from_folder(path)
-        manifest = json.loads((path / "manifest.json").read_text())
+        manifest = _run_manifest(path)
+        from sim.run.runner import record_of_results
         rec = Path(record) if record else record_of_results(path, manifest)
-        return Subject(ens.name, ens, None, rec)
+        return Subject(manifest["scenario"], None, rec, folder=path)
     from sim.core.loading import load_scenario
-    from sim.run.runner import run
     loaded = load_scenario(path)
-    out = run(loaded, replicates=replicates, seed=seed)
-    rec = Path(record) if record else loaded.record_path
-    return Subject(loaded.scenario.meta.name, Ensemble.from_run(out), loaded, rec)
+    return Subject(loaded.scenario.meta.name, loaded, Path(record) if record else loaded.record_path)
+
+
+def _run_manifest(folder: Path) -> dict:
+    """The manifest of a run's results folder (files checked against its hashes), with the fields compare
+    relies on checked."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from sim.core.results import read_manifest
+    from sim.core.schema import Name
+
+    if not (folder / "manifest.json").exists():
+        raise UserError("not a results folder of 'run' (no manifest.json) and not a scenario file", file=str(folder))
+    manifest = read_manifest(folder)
+    file = folder / "manifest.json"
+    try:
+        TypeAdapter(Name).validate_python(manifest.get("scenario"))
+    except ValidationError as exc:
+        raise UserError(exc.errors()[0]["msg"].removeprefix("Value error, "), file=str(file), path="scenario") \
+            from None
+    if manifest.get("record") is not None and not isinstance(manifest["record"], str):
+        raise UserError("expected a folder path", file=str(file), path="record")
+    return manifest
+
+
+def realise(subject: Subject, replicates: int | None, seed: int | None) -> Subject:
+    """Run the scenario (or read the folder's tables) into ``subject.ensemble``."""
+    from sim.evidence.scoring import Ensemble
+    if subject.ensemble is None:
+        if subject.folder is not None:
+            subject.ensemble = Ensemble.from_folder(subject.folder)
+        else:
+            from sim.run.runner import run
+            subject.ensemble = Ensemble.from_run(run(subject.loaded, replicates=replicates, seed=seed))
+    return subject
+
+
+def check_memory(subjects: list[Subject], replicates: int | None) -> None:
+    """Every scenario subject's ensemble is held at once: refuse before running what cannot fit."""
+    from sim.core.compile import compile_scenario
+    from sim.run.memory import check_fits, member_bytes
+    need = 0
+    for s in subjects:
+        if s.loaded is not None:
+            n = s.loaded.scenario.meta.replicates if replicates is None else replicates
+            need += n * member_bytes(compile_scenario(s.loaded))
+    check_fits(need, f"{len(subjects)} ensemble(s) of {replicates or 'meta.replicates'} replicates",
+               "ask for fewer with --replicates")
 
 
 def load_record_for(subject: Subject):
@@ -52,6 +97,8 @@ def _period(args):
     if not (args.since or args.until):
         return None
     import pandas as pd
+    if args.since and args.until and args.since > args.until:
+        raise UserError(f"--since {args.since} comes after --until {args.until}")
     return (pd.Timestamp(args.since or "1000-01-01"), pd.Timestamp(args.until or "9999-12-31"))
 
 
@@ -76,8 +123,8 @@ def register(sub) -> None:
                "  python run.py compare results/baseline --until 2012-12-31",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
-    p.add_argument("--since", help="score only evidence from this date on (YYYY-MM-DD)")
-    p.add_argument("--until", help="score only evidence up to this date (YYYY-MM-DD)")
+    p.add_argument("--since", type=date_arg, help="score only evidence from this date on (YYYY-MM-DD)")
+    p.add_argument("--until", type=date_arg, help="score only evidence up to this date (YYYY-MM-DD)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser(
@@ -107,18 +154,23 @@ def register(sub) -> None:
 def cmd_compare(args) -> int:
     from sim.evidence.scoring import format_scorecard, score, side_by_side
     from sim.report.figures import save, scorecard_chart
-    subjects = [load_subject(a, args.replicates, args.seed, args.record) for a in args.inputs]
+    period = _period(args)
+    subjects = [open_subject(a, args.record) for a in args.inputs]
     out = Path(args.out) if args.out else Path("results") / ("compare_" + "_vs_".join(s.label for s in subjects))
+    check_out(out)
+    check_memory(subjects, args.replicates)
+    records = [load_record_for(s) for s in subjects]
     cards = []
-    for s in subjects:
-        card = score(s.ensemble, load_record_for(s), _period(args))
+    for s, record in zip(subjects, records, strict=True):
+        realise(s, args.replicates, args.seed)
+        card = score(s.ensemble, record, period)
         cards.append(card)
         print(format_scorecard(card))
         print()
         card.save(out / s.label)
     if len(cards) > 1:
         print(side_by_side(cards))
-        (out / "comparison.json").write_text(json.dumps([c.overall() for c in cards], indent=1, default=float) + "\n")
+        write_text(out / "comparison.json", json.dumps([c.overall() for c in cards], indent=1, default=float) + "\n")
     written = save(scorecard_chart(cards), out / "scorecard")
     print(f"wrote {out}/ (scorecard.json per scenario, {', '.join(p.name for p in written)})")
     return 0
@@ -126,9 +178,13 @@ def cmd_compare(args) -> int:
 
 def cmd_plot(args) -> int:
     from sim.report import figures as plots
-    s = load_subject(args.inputs[0], args.replicates, args.seed, args.record)
+    s = open_subject(args.inputs[0], args.record)
+    other = open_subject(args.vs, args.record) if args.vs else None
     out = Path(args.out) if args.out else Path("results") / s.label / "plots"
+    check_out(out)
+    check_memory([s] + ([other] if other else []), args.replicates)
     record = load_record_for(s) if s.record_path else None
+    realise(s, args.replicates, args.seed)
     from sim.api import UnknownColumn, resolve_column
     try:      # either state order for a pair; an unknown name lists the valid ones
         cols = ([resolve_column(c.strip(), s.ensemble.columns) for c in args.columns.split(",")] if args.columns
@@ -140,8 +196,8 @@ def cmd_plot(args) -> int:
         written += plots.save(plots.fan_chart(s.ensemble, c, record), out / f"fan_{plots.safe_name(c)}")
     if record is not None:
         written += plots.save(plots.event_timeline(s.ensemble, record), out / "events_timeline")
-    if args.vs:
-        other = load_subject(args.vs, len(s.ensemble.seeds), args.seed, args.record)
+    if other is not None:
+        realise(other, len(s.ensemble.seeds), args.seed)
         _check_paired(s, other)
         written += plots.save(plots.difference_chart(s.ensemble, other.ensemble, cols),
                               out / f"diff_{other.label}_minus_{s.label}")
@@ -159,13 +215,16 @@ def cmd_report(args) -> int:
     from sim.evidence.scoring import format_scorecard, score
     from sim.report import figures as plots
     from sim.report.html import render_report
-    base = load_subject(args.inputs[0], args.replicates, args.seed, args.record)
+    base = open_subject(args.inputs[0], args.record)
     if base.loaded is None:
         raise UserError("report needs a scenario file (it lists the scenario's parameters and sources)")
+    others = [open_subject(v, args.record) for v in args.vs]
     out = Path(args.out) if args.out else Path("results") / base.label / "report"
+    check_out(out)
+    check_memory([base] + others, args.replicates)
     record = load_record_for(base)
-    card = score(base.ensemble, record)
-    others = [load_subject(v, len(base.ensemble.seeds), args.seed, args.record) for v in args.vs]
+    card = score(realise(base, args.replicates, args.seed).ensemble, record)
+    others = [realise(o, len(base.ensemble.seeds), args.seed) for o in others]
     cards = [card] + [score(o.ensemble, record) for o in others]
     figs = plots.plot_all(base.ensemble, record, out / "figures", None)
     figs += plots.save(plots.scorecard_chart(cards), out / "figures" / "scorecard")
@@ -178,7 +237,7 @@ def cmd_report(args) -> int:
         c.save(out / "scores" / c.scenario)
     page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".svg"], out,
                          record.sources_folder)
-    (out / "index.html").write_text(page)
+    write_text(out / "index.html", page)
     print(format_scorecard(card))
     print(f"wrote {out / 'index.html'}")
     return 0

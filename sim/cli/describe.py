@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from sim.cli.common import check_out
 
 
 def register(sub) -> None:
@@ -23,6 +24,7 @@ def cmd_describe(args) -> int:
     from sim.core.loading import load_scenario
     from sim.report.model_doc import write_model_doc
 
-    path = write_model_doc(load_scenario(args.scenario), args.scenario, Path(args.out))
+    out = check_out(args.out, "file")
+    path = write_model_doc(load_scenario(args.scenario), args.scenario, out)
     print(f"wrote {path}")
     return 0

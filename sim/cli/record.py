@@ -6,7 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from sim.cli.common import check_out
 from sim.core.errors import UserError
+from sim.core.files import MiB, read_text, write_text
+
+MAX_CHRONOLOGY_BYTES = 16 * MiB
 
 
 def register(subparsers) -> None:
@@ -95,6 +99,7 @@ def _citation_kinds(rec) -> dict[str, int]:
 def cmd_record(args) -> int:
     from sim.evidence.record import load_record
 
+    out = check_out(args.out, "file")
     rec = load_record(args.folder, args.aliases)
     s = _summary(rec)
     pair = "-".join(s["pair"])
@@ -119,10 +124,9 @@ def cmd_record(args) -> int:
     for w, counts in s["pair_counts"].items():
         detail = ", ".join(f"{t} {n}" for t, n in counts.items()) or "none"
         print(f"  {w:<14} {sum(counts.values()):>4}  ({detail})")
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(s, indent=2) + "\n", encoding="utf-8")
+        write_text(out, json.dumps(s, indent=2) + "\n")
         print(f"wrote {out}")
     return 0
 
@@ -130,13 +134,11 @@ def cmd_record(args) -> int:
 def cmd_import_chronology(args) -> int:
     from sim.evidence.chronology import parse_chronology
 
+    out = check_out(args.out, "file")
     path = Path(args.file)
-    if not path.is_file():
-        raise UserError("file not found", file=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text ({exc.reason})", file=str(path)) from None
+    text = read_text(path, MAX_CHRONOLOGY_BYTES, "chronology")
+    if not text.strip():
+        raise UserError("the file is empty", file=str(path))
     source = args.source or path.name
     events, uncoded = parse_chronology(text, source, pair=args.pair, aliases=args.aliases, record=args.record)
     coded = int((events["type"] != "").sum()) if len(events) else 0
@@ -151,8 +153,7 @@ def cmd_import_chronology(args) -> int:
           f"{len(events) - coded} uncoded; {len(uncoded)} item(s) listed below")
     for u in uncoded:
         print(f"  uncoded {u['source']}: {u['date']} {u['text'][:90]} [{u['reason']}]")
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         frame = events.copy()
         for col in ("start", "end"):

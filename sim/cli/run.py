@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import add_quiet, parse_sets, positive_int, seed_int
+from sim.cli.common import add_quiet, check_out, parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison with the scenario's record")
     add_quiet(p)
+    p.add_argument("--force", action="store_true",
+                   help="replace --out even if it holds files and is not a results folder of 'run'")
     p.set_defaults(func=cmd_run)
 
 
@@ -40,14 +42,33 @@ def _warn_template_values(loaded) -> None:
 
 def cmd_run(args) -> int:
     from sim.core.loading import load_scenario
-    from sim.run.runner import run
+    from sim.core.results import FolderWriter
 
+    check_out(args.out)
     loaded = load_scenario(args.scenario, parse_sets(args.set))
     _warn_template_values(loaded)
-    out = run(loaded, replicates=args.replicates, seed=args.seed)
     folder = Path(args.out) if args.out else Path("results") / loaded.scenario.meta.name
-    paths = out.save(folder)
+    check_out(folder)
+    # the lock is held and the target checked before the run; everything is written aside and swapped in last
+    with FolderWriter(folder, force=args.force) as w:
+        out, written, card_line = _run_and_write(loaded, args, w.tmp)
+        w.commit(out.manifest(folder))
+    paths = {k: folder / Path(v).relative_to(w.tmp) for k, v in written.items()}
     print(out.summary())
+    if card_line:
+        print("against the record: " + card_line)
+    if (folder / "plots").is_dir():
+        paths["plots"] = Path(f"{folder / 'plots'}/ ({len(list((folder / 'plots').iterdir()))} files)")
+    paths["manifest"] = folder / "manifest.json"
+    print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _run_and_write(loaded, args, tmp: Path):
+    """Run the replicates and write tables, scores and figures under ``tmp`` (the manifest comes last)."""
+    from sim.run.runner import run
+    out = run(loaded, replicates=args.replicates, seed=args.seed)
+    paths = dict(out.write_files(tmp))
     card = record = ens = None
     if loaded.record_path is not None and not args.no_compare:
         from sim.evidence.record import load_record
@@ -55,13 +76,9 @@ def cmd_run(args) -> int:
         record = load_record(loaded.record_path)
         ens = Ensemble.from_run(out)
         card = score(ens, record)
-        paths.update({f"scores_{k}": v for k, v in card.save(folder).items()})
-        print("against the record: " + card.overall_line())
+        paths.update({f"scores_{k}": v for k, v in card.save(tmp).items()})
     if not args.no_plots:
         from sim.evidence.scoring import Ensemble
         from sim.report.figures import plot_all
-        ens = ens or Ensemble.from_run(out)
-        figures = plot_all(ens, record, folder / "plots", card)
-        paths["plots"] = Path(f"{folder / 'plots'}/ ({len(figures)} files)")
-    print(f"wrote {', '.join(str(p) for p in paths.values())}")
-    return 0
+        plot_all(ens or Ensemble.from_run(out), record, tmp / "plots", card)
+    return out, paths, card.overall_line() if card else None

@@ -8,8 +8,9 @@ import re
 import sys
 from pathlib import Path
 
-from sim.cli.common import add_parallel_args, positive_int, seed_int
+from sim.cli.common import add_parallel_args, check_out, positive_int, seed_int
 from sim.core.errors import UserError
+from sim.core.files import atomic_write, write_text
 
 
 def register(sub) -> None:
@@ -62,8 +63,9 @@ def cmd_sweep(args) -> int:
     from sim.run.sweep.execute import run_sweep
     from sim.run.sweep.spec import load_sweep
 
+    check_out(args.out)
     sw = load_sweep(args.sweep)
-    out = Path(args.out) if args.out else Path("results") / "sweeps" / sw.spec.name
+    out = check_out(Path(args.out) if args.out else Path("results") / "sweeps" / sw.spec.name)
     try:
         outcome = run_sweep(sw, out, workers=args.workers, scheduler=args.scheduler, seed=args.seed,
                             replicates=args.replicates, progress=not args.quiet)
@@ -81,20 +83,26 @@ def cmd_sensitivity(args) -> int:
     import pandas as pd
 
     from sim.report.sweep_charts import sensitivity_chart
-    from sim.run.sweep.results import read_results
+    from sim.run.sweep.results import read_manifest
     from sim.run.sweep.sensitivity import sweep_sensitivity
 
-    table = sweep_sensitivity(args.results, args.output, seed=args.seed)
-    manifest, _ = read_results(args.results)
     png = Path(args.out) if args.out else Path(args.results) / "sensitivity.png"
     if png.suffix.lower() != ".png":
         png = png.with_name(png.name + ".png")
+    for f in (png, png.with_suffix(".csv"), png.with_suffix(".json")):
+        check_out(f, "file")
+    manifest = read_manifest(args.results)
+    labels = [o["label"] for o in manifest["outputs"]]
+    for name in args.output or []:
+        if name not in labels:
+            raise UserError(f"--output: no output '{name}' in this sweep; outputs: {', '.join(labels)}")
+    table = sweep_sensitivity(args.results, args.output, seed=args.seed)
     png.parent.mkdir(parents=True, exist_ok=True)
     with pd.option_context("display.width", 160, "display.max_rows", 500, "display.float_format", "{:.3f}".format):
         print(table.to_string(index=False))
-    table.to_csv(png.with_suffix(".csv"), index=False)
-    png.with_suffix(".json").write_text(json.dumps({"design": manifest["design"], "problem": manifest["problem"],
-                                                    "indices": table.to_dict(orient="records")}, indent=1) + "\n")
+    atomic_write(png.with_suffix(".csv"), lambda tmp: table.to_csv(tmp, index=False))
+    write_text(png.with_suffix(".json"), json.dumps({"design": manifest["design"], "problem": manifest["problem"],
+                                                     "indices": table.to_dict(orient="records")}, indent=1) + "\n")
     sensitivity_chart(table, manifest["design"]["method"], png)
     print(f"wrote {png}, {png.with_suffix('.csv')}, {png.with_suffix('.json')}")
     return 0
@@ -113,9 +121,11 @@ def cmd_plot(args) -> int:
     if args.output not in labels:
         raise UserError(f"--output: no output '{args.output}' in this sweep; outputs: {', '.join(labels)}")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", args.output)
-    png = Path(args.out) if args.out else Path(args.results) / f"plot_{safe}.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
+    png = check_out(Path(args.out) if args.out else Path(args.results) / f"plot_{safe}.png", "file")
     table = point_means(manifest, runs).dropna(subset=[args.output])
+    if table.empty:
+        raise UserError(f"--output {args.output}: no successful run of this sweep has a value for it")
+    png.parent.mkdir(parents=True, exist_ok=True)
     sweep_chart(manifest["sweep"], runs[runs["status"] == "ok"], table, args.output, args.x, args.y, png)
     print(f"wrote {png}")
     return 0

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from sim.cli.common import seed_int
+from sim.cli.common import check_out, seed_int
 from sim.core.errors import UserError
 
 
@@ -47,6 +47,7 @@ def cmd_new_scenario(args) -> int:
     if args.end <= args.start:
         raise UserError(f"--end {args.end} must come after --start {args.start}", path="--end")
     out = Path(args.out) if args.out else Path(f"{args.pair[0]}_{args.pair[1]}.yaml")
+    check_out(out, kind="file")
     if out.exists() and not args.force:
         raise UserError("file exists; choose another --out or pass --force", file=str(out))
     command = "python run.py new-scenario " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else ""

@@ -201,17 +201,30 @@ def _jumps(b: Build, mechs: tuple[Mechanism, ...]) -> list[list[Jump]]:
     return out
 
 
+def untracked_entry(b: Build, sv, row: int, tgt: tuple) -> str | None:
+    """Why an effect's entry of a pair variable does not exist (exports of a pair that trades nothing), or None.
+
+    The loader asks this of every effect (sim.core.checks), so a scenario that
+    names such a pair fails at its line rather than here.
+    """
+    if not sv.index.startswith("pairs:"):
+        return None
+    kind = sv.index[len("pairs:"):]
+    if (row, b.si[tgt[3]]) in b.pairs.get(kind, []):
+        return None
+    what = {"trade": "has no exports defined in the scenario"}.get(kind, "is not tracked by the model")
+    return f"the pair {b.states[row]}->{tgt[3]} {what}"
+
+
 def _locate(b: Build, sv, row: int, tgt: tuple) -> int:
     if sv.index == "states":
         return row
     if sv.index == "states*orgs":
         return row * len(b.orgs) + b.oi[tgt[3]]
-    kind = sv.index[len("pairs:"):]
-    pair = (row, b.si[tgt[3]])
-    if pair not in b.pairs.get(kind, []):
-        what = {"trade": "has no exports defined in the scenario"}.get(kind, "is not tracked")
-        raise ValueError(f"effect on {tgt[2]} {b.states[row]}->{tgt[3]}: that pair {what}")
-    return b.pairs[kind].index(pair)
+    problem = untracked_entry(b, sv, row, tgt)
+    if problem:
+        raise ValueError(f"effect on {tgt[2]}: {problem}")
+    return b.pairs[sv.index[len("pairs:"):]].index((row, b.si[tgt[3]]))
 
 
 def compile_scenario(loaded, values: Values | dict | None = None) -> Compiled:

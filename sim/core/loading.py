@@ -13,18 +13,23 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from sim.core import mechanisms
+from sim.core.checks import check_effects
 from sim.core.errors import UserError
-from sim.core.schema import Calendar, Scenario, parse_target, scenario_model
+from sim.core.schema import MAX_MONTHS, Calendar, Scenario, parse_target, scenario_model
+from sim.core.seeds import load_samples
 from sim.core.time import month_index
-from sim.core.yamlio import Origins, deep_merge, format_path, load_yaml, origin_of, validation_error
+from sim.core.yamlio import MAX_BYTES, Origins, deep_merge, format_path, load_yaml, origin_of, validation_error
 
 _LOADER_KEYS = {"extends", "timeline_remove"}
+MAX_EXTENDS = 16            # files in one chain of ``extends``
+_YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def _resolve_extends(file: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, Origins]:
@@ -32,6 +37,8 @@ def _resolve_extends(file: Path, stack: tuple[Path, ...] = ()) -> tuple[dict, Or
     if key in [p.resolve() for p in stack]:
         chain = " -> ".join(str(p) for p in stack + (file,))
         raise UserError(f"'extends' cycle: {chain}", file=str(stack[-1]), path="extends")
+    if len(stack) >= MAX_EXTENDS:
+        raise UserError(f"'extends' chain deeper than {MAX_EXTENDS} files", file=str(stack[-1]), path="extends")
     data, origins = load_yaml(file)
     if not isinstance(data, dict):
         raise UserError("a scenario file must be a mapping at the top level", file=str(file), line=1)
@@ -65,8 +72,19 @@ def _parent_path(data: dict, origins: Origins, file: Path) -> Path:
     if not isinstance(parent, str):
         raise UserError("'extends' must be a file path", file=str(file), line=line, path="extends")
     parent_path = Path(os.path.normpath(file.parent / parent))
-    if not parent_path.exists():
+    if parent_path.suffix.lower() not in _YAML_SUFFIXES:
+        raise UserError(f"'extends' names a scenario file ending in .yaml or .yml, got '{parent}'",
+                        file=str(file), line=line, path="extends")
+    try:
+        st = os.stat(parent_path)
+    except OSError:
         raise UserError(f"extended file '{parent}' not found (looked at {parent_path})",
+                        file=str(file), line=line, path="extends") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError(f"extended file '{parent}' is not a regular file (a folder, pipe or device)",
+                        file=str(file), line=line, path="extends")
+    if st.st_size > MAX_BYTES:
+        raise UserError(f"extended file '{parent}' is larger than the {MAX_BYTES >> 20} MiB limit",
                         file=str(file), line=line, path="extends")
     return parent_path
 
@@ -134,6 +152,11 @@ def _set_path(data: dict, dotted: str, value: Any, origins: Origins, label: str)
         node[last] = new
     else:
         node[last] = value
+    # errors in the new value point at the override, not at the line it replaced
+    loc = tuple(trail) + (last,)
+    for p in [p for p in origins if p[: len(loc)] == loc]:
+        del origins[p]
+    origins[loc] = (f"--set {dotted}", None)
 
 
 def _fill_defaulted_coefficient(data: dict, parts: list[str]) -> None:
@@ -205,7 +228,37 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
     except ValidationError as exc:
         raise validation_error(exc, origins, str(path)) from None
     _cross_check(scenario, origins, str(path))
-    return LoadedScenario(scenario, str(path), raw, origins, overrides or {})
+    loaded = LoadedScenario(scenario, str(path), raw, origins, overrides or {})
+    _check_posterior(loaded)
+    return loaded
+
+
+def _check_posterior(loaded: LoadedScenario) -> None:
+    """meta.posterior must be a readable Parquet sample whose columns are paths of this scenario."""
+    path = loaded.posterior_path
+    if path is None:
+        return
+    file, line = origin_of(loaded.origins, ("meta", "posterior"))
+    try:
+        samples = load_samples(path)
+    except UserError as exc:
+        raise UserError(f"{exc.message} ({path})", file=file, line=line, path="meta.posterior") from None
+    for col in samples.columns:
+        if col != "weight" and not _has_path(loaded.raw, col):
+            raise UserError(f"the sample {path.name} has a column '{col}' that is not a value of this scenario",
+                            file=file, line=line, path="meta.posterior")
+
+
+def _has_path(data: Any, dotted: str) -> bool:
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return not isinstance(node, (dict, list)) or (isinstance(node, dict) and "value" in node)
 
 
 # ---------------------------------------------------------------- cross-references
@@ -221,9 +274,10 @@ def _cross_check(sc: Scenario, origins: Origins, file: str) -> None:
     _check_states(sc, fail)
     _check_organisations(sc, fail)
     for i, cal in enumerate(sc.calendar):
-        _check_calendar(cal, ("calendar", i), fail)
+        _check_calendar(cal, ("calendar", i), fail, sc)
     _check_timeline(sc, fail)
     _check_agents(sc, fail)
+    check_effects(sc, fail)
 
 
 def _check_agents(sc: Scenario, fail) -> None:
@@ -250,7 +304,7 @@ def _check_agents(sc: Scenario, fail) -> None:
                     fail(loc + (role,), f"unknown state '{getattr(c, role)}'")
             if c.buyer not in sc.states[c.seller].arms_clients:
                 fail(loc + ("buyer",), f"'{c.buyer}' is not among {c.seller}'s arms_clients")
-    energy = []
+    energy = [("drivers", "oil_price")] if "oil_price" in sc.drivers and not sc.drivers["oil_price"].effects else []
     for did, drv in sc.drivers.items():
         if not drv.effects and did != "oil_price":
             fail(("drivers", did), f"driver '{did}' acts on nothing: declare its effects (energy_price or "
@@ -263,12 +317,14 @@ def _check_agents(sc: Scenario, fail) -> None:
             if eff.kind == "energy_price":
                 if eff.state is not None:
                     fail(loc + ("state",), "the energy price is one world price: no state")
-                energy.append(did)
-    if len(energy) + ("oil_price" in sc.drivers and not sc.drivers["oil_price"].effects) > 1:
-        fail(("drivers",), "only one driver can be the energy price")
+                energy.append(loc)
+    if len(energy) > 1:
+        fail(energy[1], f"only one driver can be the energy price, and {energy[0][1]} is already")
 
 
 def _check_meta_and_drivers(sc: Scenario, fail) -> None:
+    if month_index(sc.meta.end) - month_index(sc.meta.start) >= MAX_MONTHS:
+        fail(("meta", "end"), f"the period {sc.meta.start}..{sc.meta.end} is longer than {MAX_MONTHS // 12} years")
     for i, sid in enumerate(sc.meta.focal):
         if sid not in sc.states:
             fail(("meta", "focal", i), f"unknown state '{sid}'")
@@ -289,6 +345,10 @@ def _check_states(sc: Scenario, fail) -> None:
         for oid in st.alignment:
             if oid not in sc.organisations:
                 fail(("states", sid, "alignment", oid), f"unknown organisation '{oid}'")
+        for other in st.export_energy_share:
+            if other not in st.exports:
+                fail(("states", sid, "export_energy_share", other),
+                     f"'{other}' is not among {sid}'s exports: a fuel share needs a flow to apply to")
 
 
 def _check_organisations(sc: Scenario, fail) -> None:
@@ -308,7 +368,7 @@ def _check_organisations(sc: Scenario, fail) -> None:
                 if mem.left and month_index(mem.left) <= month_index(mem.joined):
                     fail(loc + ("left",), "left must come after joined")
         for i, cal in enumerate(org.summits):
-            _check_calendar(cal, ("organisations", oid, "summits", i), fail)
+            _check_calendar(cal, ("organisations", oid, "summits", i), fail, sc)
 
 
 def _check_timeline(sc: Scenario, fail) -> None:
@@ -339,8 +399,12 @@ def _check_timeline(sc: Scenario, fail) -> None:
                 fail(loc + ("emits", j, "organisation"), f"unknown organisation '{emit.organisation}'")
 
 
-def _check_calendar(cal: Calendar, loc: tuple, fail) -> None:
+def _check_calendar(cal: Calendar, loc: tuple, fail, sc: Scenario) -> None:
     if bool(cal.months) == bool(cal.dates):
         fail(loc, "give either 'months' (recurring every year) or 'dates' (an explicit list), not both")
     if cal.start and cal.end and month_index(cal.end) < month_index(cal.start):
         fail(loc + ("end",), "end comes before start")
+    start, end = month_index(sc.meta.start), month_index(sc.meta.end)
+    for k, d in enumerate(cal.dates):
+        if not start <= month_index(d) <= end:
+            fail(loc + ("dates", k), f"{d} lies outside the period {sc.meta.start}..{sc.meta.end}")

@@ -3,6 +3,12 @@
 Every number a scenario states must say where it comes from (``source:
 <document>:<line>``) or why it was chosen (``assumption: ...``), because a
 simulation that cannot be traced back to evidence cannot be argued with.
+
+Numbers are checked here for everything that would otherwise turn into a
+silently wrong run: NaN and infinities are refused by every schema (``Strict``),
+and ``Real``/``Whole`` refuse booleans, which YAML makes of ``yes``, ``no``,
+``on`` and ``off`` and which pydantic would otherwise read as 1 and 0. Names
+that become file or folder names are ``Name``s: identifiers, never paths.
 """
 
 from __future__ import annotations
@@ -10,15 +16,40 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 _SOURCE_RE = re.compile(r"^[\w.\-]+\.(txt|md|csv|pdf):\d+(-\d+)?$")
 
 
-class Strict(BaseModel):
-    """Unknown keys are errors (a typo must not be silently ignored) and values do not change after loading."""
+def _not_bool(v):
+    if isinstance(v, bool):
+        raise ValueError(f"expected a number, got the boolean {str(v).lower()} (YAML reads yes/no/on/off/true/false "
+                         "as booleans)")
+    return v
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+Real = Annotated[float, BeforeValidator(_not_bool)]
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+# Seeds feed numpy and SALib generators, some of which take 32 bits only.
+Seed = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=2**32 - 1)]
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
+
+
+def _check_name(v: str) -> str:
+    if not _NAME_RE.fullmatch(v):
+        raise ValueError(f"a name is up to 100 letters, digits, '_', '-' and '.', starting with a letter or digit "
+                         f"(it names files and folders, so it is never a path); got {v[:60]!r}")
+    return v
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (a typo must not be silently ignored), NaN and infinities are refused,
+    and values do not change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Cited(Strict):
@@ -42,7 +73,7 @@ class Cited(Strict):
 class Param(Cited):
     """A number with its provenance."""
 
-    value: float
+    value: Real
     unit: str | None = None
 
 

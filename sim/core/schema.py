@@ -19,7 +19,7 @@ from pydantic import AfterValidator, ConfigDict, Field, create_model, model_vali
 
 from sim.core import mechanisms
 from sim.core.mechanisms.signals import RESPONSE_NAMES
-from sim.core.params import Cited, NonNeg, Param, Positive, Strict, Unit, ranged  # noqa: F401 - re-exported
+from sim.core.params import Cited, Name, NonNeg, Param, Positive, Real, Seed, Strict, Unit, Whole, ranged  # noqa: F401 - re-exported
 from sim.core.taxonomy import EVENT_TYPE_NAMES
 from sim.core.time import Month, month_index
 
@@ -44,14 +44,25 @@ Strict, Cited, Param = Strict, Cited, Param  # re-exported: every file schema bu
 
 # ---------------------------------------------------------------- sections
 
+# Physical ranges: what no state's economy can reach (bn USD; world GDP is about 1e5 bn), and rates
+# per year that no economy has seen. They keep the arithmetic finite as well as the run sensible.
+GDP = ranged(0.0, 1e6)
+FLOW = ranged(0.0, 1e5)
+RATE_PER_YEAR = ranged(-1.0, 1.0)
+EVENT_RATE = ranged(0.0, 1000.0)
+SENSITIVITY = ranged(-50.0, 50.0)   # also the responses of a hazard to a signal (log scale)
+CONTRACT_VALUE = ranged(1e-12, 1e5)
+MAX_MONTHS = 1200   # a period of at most 100 years
+
+
 class Meta(Strict):
-    name: str
+    name: Name
     description: str
     question: str | None = None
     start: Month
     end: Month
-    seed: int = Field(ge=0)
-    replicates: int = Field(default=20, ge=1)
+    seed: Seed
+    replicates: Whole = Field(default=20, ge=1)
     focal: tuple[Id, Id]
     record: str | None = None  # folder of the historical record, relative to this file
     posterior: str | None = None  # Parquet sample of parameters (paths as columns, weight) replicates draw from
@@ -67,24 +78,24 @@ class Meta(Strict):
 
 class ArmsClient(Strict):
     copy_fear: Unit
-    backlog: NonNeg = Param(value=0.0, assumption="default: no contracted but undelivered arms at the start")
+    backlog: FLOW = Param(value=0.0, assumption="default: no contracted but undelivered arms at the start")
     grade: Unit | None = None  # top grade of system the seller offers at the start; default: its own choice rule
 
 
 class StateDef(Strict):
     name: str
-    gdp: NonNeg
-    growth: Param
+    gdp: GDP
+    growth: RATE_PER_YEAR
     # Optional: a state that exports no fuel, has no arms industry or is never sanctioned leaves them out.
     energy_export_share: Unit = Param(value=0.0, assumption="default: the state exports no fuel")
     arms_capability: Unit = Param(value=0.0, assumption="default: no arms industry modelled for this state")
-    arms_capability_growth: NonNeg = Param(value=0.0, assumption="default: arms capability does not grow")
+    arms_capability_growth: ranged(0.0, 1.0) = Param(value=0.0, assumption="default: arms capability does not grow")
     sanctions_exposure: Unit = Param(value=0.0, assumption="default: the state is not exposed to sanctions")
     # Drift of the exporter's market share per year (T2); omitted means the share holds steady.
-    export_trend: Param | None = None
+    export_trend: RATE_PER_YEAR | None = None
     # Fuel share of exports to one partner (per-partner composition); partners not listed take energy_export_share.
     export_energy_share: dict[Id, Unit] = {}
-    exports: dict[Id, NonNeg] = {}
+    exports: dict[Id, FLOW] = {}
     trust: dict[Id, Unit] = {}
     threat: dict[Id, Unit] = {}
     rivalry: dict[Id, Unit] = {}
@@ -102,12 +113,12 @@ class Calendar(Cited):
     """A recurring, scheduled meeting: annual summits, regular commissions."""
 
     type: EventTypeName
-    months: list[Annotated[int, Field(ge=1, le=12)]] = []
+    months: list[Annotated[Whole, Field(ge=1, le=12)]] = []
     dates: list[Month] = []
-    every: int = Field(default=1, ge=1, description="years between sessions")
+    every: Whole = Field(default=1, ge=1, le=100, description="years between sessions")
     start: Month | None = None
     end: Month | None = None
-    probability: float = Field(default=1.0, ge=0.0, le=1.0)
+    probability: Real = Field(default=1.0, ge=0.0, le=1.0)
     name: str | None = None
 
 
@@ -127,7 +138,7 @@ class Organisation(Cited):
 
 class DriverPoint(Cited):
     date: Month
-    value: float
+    value: Real = Field(ge=-1e9, le=1e9)
 
 
 class DriverEffect(Strict):
@@ -163,11 +174,11 @@ def coefficients_model() -> type:
 
 
 class EventProcess(Strict):
-    rate: NonNeg
-    trust_sensitivity: Param = Param(value=1.0, assumption="default: more such events when relations are warm")
+    rate: EVENT_RATE
+    trust_sensitivity: SENSITIVITY = Param(value=1.0, assumption="default: more such events when relations are warm")
     # How the hazard responds to the state of the world (sim/core/mechanisms/events.py lists the signals and
     # each type's cited defaults); a listed signal replaces that type's default.
-    responds: dict[ResponseName, Param] = {}
+    responds: dict[ResponseName, SENSITIVITY] = {}
 
 
 class Relation(Strict):
@@ -188,15 +199,15 @@ class Effect(Cited):
 
     target: str
     op: Literal["add", "multiply", "set"]
-    value: float
-    duration: int | None = Field(default=None, ge=1)
+    value: Real = Field(ge=-1e9, le=1e9)
+    duration: Whole | None = Field(default=None, ge=1)
 
 
 class Sanction(Cited):
     by: list[Id] = Field(min_length=1)
     against: list[Id] = Field(min_length=1)
-    intensity: float = Field(ge=0.0, le=1.0)
-    duration: int | None = Field(default=None, ge=1)
+    intensity: Real = Field(ge=0.0, le=1.0)
+    duration: Whole | None = Field(default=None, ge=1)
 
 
 class Emit(Strict):
@@ -210,7 +221,7 @@ class Contract(Strict):
 
     seller: Id
     buyer: Id
-    value: Positive
+    value: CONTRACT_VALUE
     grade: Unit = Param(value=1.0, assumption="default: a top-grade system")
 
 

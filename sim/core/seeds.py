@@ -9,6 +9,8 @@ that differ give independent streams, and the same key always gives the same one
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -37,14 +39,49 @@ def replicate_seeds(seed: int, n: int) -> np.ndarray:
 
 
 def load_samples(path: str | Path) -> pd.DataFrame:
-    """A parameter sample (posterior or prior): one column per dotted path, optional ``weight``."""
+    """A parameter sample (posterior or prior): one column per dotted path, optional ``weight``.
+
+    The file is checked like any input (a regular Parquet file, numeric finite
+    columns, weights that are non-negative and not all zero), so a bad sample
+    fails when the scenario is loaded, not halfway through a run.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise UserError("parameter sample not found", file=str(path)) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UserError("the parameter sample is not a regular file", file=str(path))
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _SAMPLES:
+        _SAMPLES.clear()
+        _SAMPLES[key] = _read_samples(path)
+    return _SAMPLES[key].copy()
+
+
+_SAMPLES: dict[tuple, pd.DataFrame] = {}
+
+
+def _read_samples(path: Path) -> pd.DataFrame:
     try:
         df = pd.read_parquet(path)
-    except (FileNotFoundError, OSError) as exc:
-        raise UserError(f"cannot read the parameter sample: {exc}", file=str(path), path="meta.posterior") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a file that is not Parquet
+        raise UserError(f"not a readable Parquet sample ({type(exc).__name__})", file=str(path)) from None
     if "weight" not in df.columns:
         df = df.assign(weight=1.0)
-    return df.drop(columns=[c for c in ("distance", "generation") if c in df.columns])
+    df = df.drop(columns=[c for c in ("distance", "generation") if c in df.columns])
+    if len(df) == 0:
+        raise UserError("the parameter sample has no rows", file=str(path))
+    for col in df.columns:
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            raise UserError(f"column '{col}' of the parameter sample holds values that are not finite numbers",
+                            file=str(path))
+    w = df["weight"].to_numpy(dtype=float)
+    if (w < 0).any() or w.sum() <= 0:
+        raise UserError("column 'weight' of the parameter sample must be non-negative and not all zero",
+                        file=str(path))
+    return df
 
 
 def sample_index(samples: pd.DataFrame, seed: int) -> int:

@@ -1,8 +1,13 @@
-"""Safe YAML loading that remembers where every value came from.
+"""Safe YAML loading that remembers where every value came from, within limits.
 
 Error messages must name the file and line of a bad field, and with
 ``extends:`` a value may come from a different file than its neighbours; so
 each loaded document is paired with a map from field path to (file, line).
+
+A few hundred bytes of YAML can describe billions of values (aliases of
+aliases) or nest deeper than Python's stack; a scenario is a small document, so
+size, nesting depth and values after alias expansion are capped (the limits are
+documented in docs/errors.md) and a document beyond them is refused at its line.
 """
 
 from __future__ import annotations
@@ -15,34 +20,96 @@ from typing import Any
 import yaml
 
 from sim.core.errors import UserError
+from sim.core.files import MiB, control_character, read_text
 
 Path_ = tuple[str | int, ...]
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 Origins = dict[Path_, tuple[str, int]]
 
+MAX_BYTES = 4 * MiB          # one document
+MAX_DEPTH = 64               # nested mappings and lists
+MAX_VALUES = 200_000         # values (nodes) after alias expansion
+MAX_ALIASED = 10_000         # values reached through aliases (``*name``)
 
-def _construct(node: yaml.Node, loader: yaml.SafeLoader, file: str, path: Path_, origins: Origins) -> Any:
-    origins[path] = (file, node.start_mark.line + 1)
-    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
-        raise UserError(f"malformed YAML: tag '{node.tag}' is not allowed (files are loaded safely)",
-                        file=file, line=node.start_mark.line + 1, path=_fmt(path) or None)
-    if isinstance(node, yaml.MappingNode):
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses to compose a document nested deeper than MAX_DEPTH."""
+
+    def __init__(self, text: str, file: str):
+        super().__init__(text)
+        self.file, self.depth = file, 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise UserError(f"values nested more than {MAX_DEPTH} levels deep", file=self.file,
+                                line=mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _Builder:
+    """Python values from a composed node graph, counting values so that aliases cannot explode."""
+
+    def __init__(self, loader: _Loader, file: str, origins: Origins):
+        self.loader, self.file, self.origins = loader, file, origins
+        self.values = self.aliased = 0
+        self.seen: set[int] = set()
+
+    def fail(self, msg: str, node: yaml.Node, path: Path_) -> UserError:
+        return UserError(msg, file=self.file, line=node.start_mark.line + 1, path=_fmt(path) or None)
+
+    def count(self, node: yaml.Node, path: Path_) -> None:
+        self.values += 1
+        if id(node) in self.seen:
+            self.aliased += 1
+            if self.aliased > MAX_ALIASED:
+                raise self.fail(f"aliases (*name) expand to more than {MAX_ALIASED:,} values", node, path)
+        elif isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.seen.add(id(node))
+        if self.values > MAX_VALUES:
+            raise self.fail(f"more than {MAX_VALUES:,} values (aliases included)", node, path)
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count(node, path)
+        self.origins[path] = (self.file, node.start_mark.line + 1)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise self.fail(f"malformed YAML: tag '{node.tag}' is not allowed (files are loaded safely)", node, path)
+        if isinstance(node, yaml.MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(v, path + (i,)) for i, v in enumerate(node.value)]
+        return self.scalar(node, path)
+
+    def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.fail("mapping keys must be plain strings", key_node, path)
+            key = self.scalar(key_node, path)
             if isinstance(key, (int, float, bool)) or key is None:
                 key = str(key) if key is not None else "null"
             if not isinstance(key, str):
-                raise UserError("mapping keys must be plain strings", file=file,
-                                line=key_node.start_mark.line + 1, path=_fmt(path))
+                raise self.fail("mapping keys must be plain strings", key_node, path)
             if key in out:
-                raise UserError(f"duplicate key '{key}'", file=file,
-                                line=key_node.start_mark.line + 1, path=_fmt(path))
-            out[key] = _construct(value_node, loader, file, path + (key,), origins)
+                raise self.fail(f"duplicate key '{key}'", key_node, path)
+            out[key] = self.build(value_node, path + (key,))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, loader, file, path + (i,), origins) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+
+    def scalar(self, node: yaml.Node, path: Path_) -> Any:
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise self.fail(f"cannot read {node.value!r}: {exc}", node, path) from None
+        if isinstance(value, str):
+            bad = control_character(value)
+            if bad is not None:
+                raise self.fail(f"control character {bad[1]} in the text; only printable text, tabs and line "
+                                "ends are allowed", node, path)
+        return value
 
 
 def _fmt(path: Path_) -> str:
@@ -70,14 +137,7 @@ def load_yaml(file: str | Path) -> tuple[Any, Origins]:
     so it may change them in place.
     """
     file = Path(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError("file not found", file=str(file)) from None
-    except IsADirectoryError:
-        raise UserError("is a directory, expected a YAML file", file=str(file)) from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text ({exc.reason})", file=str(file)) from None
+    text = read_yaml_text(file)
     key = (str(file), hashlib.sha256(text.encode("utf-8")).hexdigest())
     if key not in _PARSED:
         if len(_PARSED) >= _PARSED_MAX:
@@ -89,24 +149,54 @@ def load_yaml(file: str | Path) -> tuple[Any, Origins]:
     return pickle.loads(blob), dict(origins)
 
 
-def _parse(text: str, file: Path) -> tuple[Any, Origins]:
-    loader = yaml.SafeLoader(text)
+def read_yaml_text(file: Path, field: str | None = None) -> str:
+    """The text of a YAML file within the document size limit (a regular file, UTF-8)."""
     try:
+        return read_text(file, MAX_BYTES, "YAML file", field)
+    except UserError as exc:
+        if exc.message.startswith("control character"):
+            raise UserError(f"malformed YAML: {exc.message}", file=exc.file, line=exc.line) from None
+        raise
+
+
+def _parse(text: str, file: Path | str) -> tuple[Any, Origins]:
+    loader = None
+    try:
+        loader = _Loader(text, str(file))
         node = loader.get_single_node()
         if node is None:
             return {}, {(): (str(file), 1)}
         origins: Origins = {}
-        data = _construct(node, loader, str(file), (), origins)
+        data = _Builder(loader, str(file), origins).build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = "; ".join(str(x) for x in (exc.context, exc.problem) if x) or "malformed YAML"
+        if "'\\t'" in problem:
+            problem += " (indent with spaces, not tabs)"
         raise UserError(f"malformed YAML: {problem}", file=str(file), line=line) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise UserError(f"malformed YAML: control character U+{char:04X} is not allowed", file=str(file),
+                        line=line) from None
     except yaml.YAMLError as exc:
-        raise UserError(f"malformed YAML: {exc}", file=str(file)) from None
+        raise UserError(f"malformed YAML: {' '.join(str(exc).split())}", file=str(file)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, origins
+
+
+def parse_value(text: str, label: str) -> Any:
+    """One value written on the command line (``--set PATH=VALUE``), read as YAML within the same limits."""
+    if len(text) > MAX_BYTES:
+        raise UserError(f"{label}: the value is longer than {MAX_BYTES // MiB} MiB")
+    try:
+        data, _ = _parse(text, label)
+    except UserError as exc:
+        raise UserError(f"cannot read the value: {exc.message}", path=label) from None
+    return data
 
 
 def deep_merge(base: Any, over: Any, base_origins: Origins, over_origins: Origins,

@@ -25,7 +25,7 @@ from pathlib import Path
 from sim.core.bundle import SOURCE_ROOT, data_root
 from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
-from sim.core.yamlio import format_path, load_yaml
+from sim.core.yamlio import format_path, load_yaml, origin_of
 
 REPO_ROOT = SOURCE_ROOT
 #: The bundled shared list (the checkout's own in a checkout, the wheel's copy when installed).
@@ -33,6 +33,7 @@ DEFAULT_ALIASES = data_root() / "calibration" / "aliases.yaml"
 SHARED_FILE = "aliases.yaml"
 SECTIONS = ("states", "organisations", "type_rules")
 _LIST_FIELDS = ("names", "places", "people")
+RULE_CONDITIONS = (None, "leaders", "org_subject", "diplomats")
 
 
 @dataclass
@@ -84,10 +85,36 @@ def read_alias_file(path: str | Path, required: bool = True) -> tuple[dict, dict
                             line=origins[(key,)][1], path=key)
     for section in ("states", "organisations"):
         for sid, entry in (data.get(section) or {}).items():
-            if entry is not None and not isinstance(entry, dict):
-                raise UserError("expected a mapping (names, places, people ...)", file=str(path),
-                                line=origins[(section, sid)][1], path=format_path((section, sid)))
+            _check_entry(entry, (section, sid), str(path), origins)
     return data, origins
+
+
+def _check_entry(entry, loc: tuple, file: str, origins) -> None:
+    """A state's or organisation's entry: lists of names (text) and people with a name each."""
+    def fail(where: tuple, msg: str):
+        _, line = origin_of(origins, where)
+        raise UserError(msg, file=file, line=line, path=format_path(where))
+
+    if entry is None:
+        return
+    if not isinstance(entry, dict):
+        fail(loc, "expected a mapping (names, places, people ...)")
+    for key in ("names", "places"):
+        if not _texts(entry.get(key)):
+            fail(loc + (key,), "expected a list of names (text)")
+    people = entry.get("people")
+    if people is not None and not isinstance(people, list):
+        fail(loc + ("people",), "expected a list of people")
+    for k, person in enumerate(people or []):
+        if not isinstance(person, dict) or not isinstance(person.get("name"), str) or not person["name"].strip():
+            fail(loc + ("people", k), "each person needs a 'name' (text)")
+        if not _texts(person.get("short")):
+            fail(loc + ("people", k, "short"), "expected a list of names (text)")
+
+
+def _texts(value) -> bool:
+    """Absent, or a list of non-empty strings."""
+    return value is None or (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value))
 
 
 def merge_alias_data(base: dict, extra: dict) -> dict:
@@ -176,6 +203,12 @@ def _check_rule(i: int, rule, file: str, line: int) -> dict:
         raise UserError("each rule needs 'type' and 'pattern'", file=file, line=line, path=where)
     if rule["type"] not in EVENT_TYPES:
         raise UserError(f"unknown event type '{rule['type']}'", file=file, line=line, path=f"{where}.type")
+    if not isinstance(rule["pattern"], str):
+        raise UserError("a pattern is a regular expression (text)", file=file, line=line, path=f"{where}.pattern")
+    if rule.get("condition") not in RULE_CONDITIONS:
+        raise UserError(f"unknown condition '{rule.get('condition')}'; known: "
+                        f"{', '.join(c for c in RULE_CONDITIONS if c)}", file=file, line=line,
+                        path=f"{where}.condition")
     try:
         re.compile(rule["pattern"])
     except re.error as exc:

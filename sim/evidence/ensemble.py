@@ -22,6 +22,7 @@ import pandas as pd
 from sim.core.columns import indicator_columns, month_index_values
 from sim.core.errors import UserError
 from sim.core.numerics import ordered_sum
+from sim.core.results import read_manifest
 
 #: Channel origins (``sim.core.mechanisms.base.Channel.origin``) whose events the scenario schedules:
 #: bilateral calendars, timeline entries that emit an event, organisation summit calendars.
@@ -110,13 +111,20 @@ class Ensemble:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Ensemble:
+        """A run's results folder, its files first checked against the manifest's hashes (sim.core.results)."""
         folder = Path(folder)
+        manifest = read_manifest(folder)
         try:
-            manifest = json.loads((folder / "manifest.json").read_text())
-            table = pd.read_parquet(folder / "indicators.parquet")
-            scenario = json.loads((folder / "scenario.resolved.json").read_text())
-        except FileNotFoundError as exc:
-            raise UserError(f"not a results folder: {Path(exc.filename).name} is missing", file=str(folder)) from None
+            return cls._read_folder(folder, manifest)
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError, OSError) as exc:
+            # the hashes match, so the manifest itself was edited to fit: still one line, never a traceback
+            raise UserError(f"not a readable results folder of 'run' ({type(exc).__name__}: {exc})",
+                            file=str(folder)) from None
+
+    @classmethod
+    def _read_folder(cls, folder: Path, manifest: dict) -> Ensemble:
+        table = pd.read_parquet(folder / "indicators.parquet")
+        scenario = json.loads((folder / "scenario.resolved.json").read_text())
         table = table.sort_values(["replicate", "month"])
         months = pd.DatetimeIndex(sorted(table["month"].unique()))
         reps = table["replicate"].unique()

@@ -20,6 +20,7 @@ it is selective and must never be read as a complete count.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import pandas as pd
 
 from sim.core.bundle import data_root
 from sim.core.errors import UserError
+from sim.core.files import read_text
 from sim.core.taxonomy import EVENT_TYPES
 from sim.core.yamlio import format_path, load_yaml
 from sim.evidence.aliases import (  # noqa: F401 - DEFAULT_ALIASES and state_of_name re-exported
@@ -64,17 +66,17 @@ SOURCES_KEYS = ("description", "folder", "index")
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PERIOD_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+MAX_CSV_BYTES = 64 * 2**20
 
 
 # --------------------------------------------------------------------------- reading
 
 def _read_csv(path: Path, columns: list[str]) -> tuple[list[dict], list[int]]:
     """Rows as dicts of stripped strings plus the CSV line number of each row."""
-    if not path.exists():
-        raise UserError("file not found", file=str(path))
+    text = read_text(path, MAX_CSV_BYTES, "CSV file")
     rows, lines = [], []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
         header = reader.fieldnames or []
         missing = [c for c in columns if c not in header]
         if missing:
@@ -85,6 +87,8 @@ def _read_csv(path: Path, columns: list[str]) -> tuple[list[dict], list[int]]:
                 raise UserError("more fields than the header has", file=str(path), line=reader.line_num)
             rows.append({k: (v or "").strip() for k, v in row.items()})
             lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise UserError(f"malformed CSV: {exc}", file=str(path), line=reader.line_num) from None
     return rows, lines
 
 

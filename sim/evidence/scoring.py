@@ -63,6 +63,7 @@ from scipy.stats import poisson
 
 from sim.core.columns import unit_of
 from sim.core.errors import UserError
+from sim.core.files import atomic_write, write_text
 from sim.core.mechanisms import registry
 from sim.core.provenance import package_versions
 from sim.evidence.baselines import n_months, poisson_rate, series_baselines
@@ -429,12 +430,13 @@ class Scorecard:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {"json": folder / "scorecard.json"}
-        paths["json"].write_text(json.dumps(self.to_dict(), indent=1, default=_json_default) + "\n")
+        write_text(paths["json"], json.dumps(self.to_dict(), indent=1, default=_json_default) + "\n")
         for name in ("series", "events", "milestones", "coverage"):
             df = getattr(self, name)
             if df is not None and len(df):
                 paths[name] = folder / f"scores_{name}.parquet"
-                df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(paths[name], index=False)
+                table = df.astype({c: str for c in df.columns if df[c].dtype == object})
+                atomic_write(paths[name], lambda tmp, table=table: table.to_parquet(tmp, index=False))
         return paths
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of
+from sim.core.files import atomic_write
 from sim.evidence.record import Record
 from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations
 from sim.run.execution import Progress, progress_enabled
@@ -301,7 +302,8 @@ def save(fig, path_stem: str | Path) -> list[Path]:
     out = []
     for ext in ("png", "svg"):
         p = stem.with_suffix(f".{ext}")
-        fig.savefig(p, dpi=130 if ext == "png" else None, bbox_inches="tight")
+        atomic_write(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=130 if ext == "png" else None,
+                                                         bbox_inches="tight"))
         out.append(p)
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sim.core import mechanisms as registry
+from sim.core.files import write_text
 from sim.core.mechanisms.catalog import CATALOG
 from sim.core.params import bounds_of
 
@@ -185,5 +186,5 @@ def render_model_doc(loaded, scenario_label: str, out_label: str) -> str:
 def write_model_doc(loaded, scenario_label: str, out: Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_model_doc(loaded, scenario_label, str(out)))
+    write_text(out, render_model_doc(loaded, scenario_label, str(out)))
     return out

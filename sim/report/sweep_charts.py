@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.files import atomic_write
 from sim.report.figures import subplots
 
 # At most this many distinct values per axis are drawn as a grid; more are binned.
@@ -38,7 +39,7 @@ def sensitivity_chart(table: pd.DataFrame, method: str, png: Path) -> None:
         ax.set_title(name, fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
 
 
 def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str, x: str, y: str | None,
@@ -55,7 +56,7 @@ def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str
         _heatmap(fig, ax, table, output, x, y)
     ax.set_title(f"{title}: {output}")
     fig.tight_layout()
-    fig.savefig(png, dpi=110)
+    atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
 
 
 def _scatter(ax, runs: pd.DataFrame, table: pd.DataFrame, output: str, x: str) -> None:

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from sim.core import mechanisms
 from sim.core.errors import UserError
+from sim.core.files import write_text
 from sim.core.params import Cited, Param, bounds_of
 from sim.core.schema import scenario_model
 from sim.core.taxonomy import EVENT_TYPES
@@ -443,7 +444,7 @@ def write_template(out: Path, pair, start: str, end: str, record: Path | None = 
         rel = os.path.relpath(Path(record).resolve(), Path(out).resolve().parent)
     text = scenario_template(tuple(pair), start, end, rel, seed, command)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     return out
 
 

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,29 @@ from sim.core.errors import UserError
 def ignore_sigint() -> None:
     # The parent handles Ctrl-C (stops submitting, keeps finished chunks); workers just stop with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def worker_init(lifeline) -> None:
+    """Set up a worker process: ignore Ctrl-C, and die with the process that started it.
+
+    A parent killed outright (SIGKILL, out of memory) runs no cleanup, and idle
+    workers would wait on their task queue for ever, holding their memory. They
+    cannot rely on their own parent either: they are children of the
+    forkserver, which stays up while any worker holds its lifeline. So each
+    worker gets the reading end of a pipe whose only writer is the parent; a
+    thread waits on it, and the end of file the kernel delivers when the
+    parent dies ends the worker.
+    """
+    ignore_sigint()
+    threading.Thread(target=_watch_parent, args=(lifeline,), daemon=True, name="watch-parent").start()
+
+
+def _watch_parent(lifeline) -> None:
+    try:
+        while True:
+            lifeline.recv_bytes()
+    except (EOFError, OSError):
+        os._exit(1)
 
 
 def resolve_workers(workers: int | None) -> int:
@@ -40,14 +64,18 @@ def make_executor(workers: int, scheduler: str | None, client):
                             "(or 'dask[distributed]')") from None
         try:
             cl = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise UserError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         return cl.get_executor(), cl
     if workers <= 1:
         return None, None
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=ignore_sigint), None
+    lifeline, keep = ctx.Pipe(duplex=False)
+    executor = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
+                                      initargs=(lifeline,))
+    executor._dyadsim_lifeline = (lifeline, keep)    # the writer lives exactly as long as this process
+    return executor, None
 
 
 @contextmanager

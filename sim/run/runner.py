@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -28,9 +27,14 @@ from sim.core.engine import Engine, EnsembleResult
 from sim.core.errors import UserError
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.provenance import package_versions
+from sim.core.results import MANIFEST, FolderWriter
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
 from sim.run.execution import Progress, progress_enabled
+from sim.run.memory import check_fits, member_bytes
 from sim.run.points import compile_points
+
+FILES = {"indicators": "indicators.parquet", "events": "events.parquet", "summary": "summary.txt",
+         "scenario": "scenario.resolved.json"}
 
 
 @dataclass
@@ -52,9 +56,11 @@ class RunOutput:
     def events(self) -> pd.DataFrame:
         return events_frame(self.result)
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self, folder: str | Path | None = None) -> dict[str, Any]:
+        """Provenance of the run; with the results ``folder``, the record also relative to it (so that a
+        folder moved together with its record still finds it)."""
         sc = self.loaded.scenario
-        return {
+        manifest = {
             "scenario": sc.meta.name,
             "scenario_path": str(Path(self.loaded.path).resolve()),
             "scenario_hash": self.loaded.hash,
@@ -72,50 +78,31 @@ class RunOutput:
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "command": " ".join(sys.argv),
         }
+        if folder is not None and manifest["record"]:
+            manifest["record_relative"] = os.path.relpath(manifest["record"], Path(folder).absolute())
+        return manifest
 
-    def save(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write indicators.parquet, events.parquet, manifest.json, summary.txt and the resolved scenario.
-
-        A results folder written earlier (it has a manifest.json) is replaced
-        whole, so that nothing of an older run (a figure, a score file) is left
-        beside the new one; any other non-empty folder is refused. The manifest
-        gives the record both as an absolute path and relative to the folder.
-        """
-        out = Path(out_dir)
-        clear_results_folder(out)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {
-            "indicators": out / "indicators.parquet",
-            "events": out / "events.parquet",
-            "manifest": out / "manifest.json",
-            "summary": out / "summary.txt",
-            "scenario": out / "scenario.resolved.json",
-        }
+    def write_files(self, folder: str | Path) -> dict[str, Path]:
+        """Write indicators.parquet, events.parquet, summary.txt and the resolved scenario (no manifest)."""
+        out = Path(folder)
+        paths = {name: out / f for name, f in FILES.items()}
         self.indicators.to_parquet(paths["indicators"], index=False)
         self.events.to_parquet(paths["events"], index=False)
-        manifest = self.manifest()
-        if manifest["record"]:
-            manifest["record_relative"] = os.path.relpath(manifest["record"], out.resolve())
-        paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n")
         paths["summary"].write_text(self.summary() + "\n")
         paths["scenario"].write_text(json.dumps(self.loaded.scenario.model_dump(mode="json"), indent=1) + "\n")
         return paths
 
+    def save(self, out_dir: str | Path, force: bool = False) -> dict[str, Path]:
+        """Write the files and manifest.json into ``out_dir`` as one step (see sim.core.results): a folder
+        already there is replaced whole, or kept whole if this is interrupted."""
+        with FolderWriter(out_dir, force=force) as w:
+            self.write_files(w.tmp)
+            w.commit(self.manifest(out_dir))
+        out = Path(out_dir)
+        return {**{name: out / f for name, f in FILES.items()}, "manifest": out / MANIFEST}
+
     def summary(self) -> str:
         return summarise(self)
-
-
-def clear_results_folder(out: Path) -> None:
-    """Remove a results folder written earlier; refuse a non-empty folder that is not one."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise UserError("exists and is not a folder", file=str(out))
-    if (out / "manifest.json").is_file():
-        shutil.rmtree(out)
-    elif any(out.iterdir()):
-        raise UserError("not empty and not a results folder (no manifest.json): choose another --out "
-                        "or empty it", file=str(out))
 
 
 def record_of_results(folder: str | Path, manifest: dict) -> Path | None:
@@ -166,6 +153,8 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
     t0 = time.perf_counter()
     seeds = replicate_seeds(base, n)
     cp, points = compile_members(loaded, seeds, samples)
+    check_fits(n * member_bytes(cp), f"{n:,} replicates of {len(cp.months)} months",
+               "ask for fewer replicates (--replicates, or meta.replicates)")
     engine = Engine(cp, seeds, points)
     with Progress(cp.n_months, enabled=progress_enabled(progress), unit="month",
                   label=f"{loaded.scenario.meta.name}: {n} replicates") as bar:

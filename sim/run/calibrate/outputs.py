@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,11 @@ from sim.core.provenance import package_versions
 from sim.evidence.record import load_record
 from sim.evidence.targets import Target, build_targets
 from sim.run.calibrate.abc import ABCState, Generation, abc_smc, weighted_quantile
+from sim.run.calibrate.folder import gen_meta, population, resume, save_generation
 from sim.run.calibrate.priors import LoadedCalibration, Prior
 from sim.run.calibrate.simulate import ParticleSimulator
 from sim.run.execution import open_executor, resolve_workers
-
-GEN_FILE = "generation-{:02d}.parquet"
-STATE_FILE = "state.json"
+from sim.run.memory import WORKER_BYTES, check_fits, member_bytes
 
 
 @dataclass
@@ -48,6 +48,7 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
                     scheduler: str | None = None, client=None, seed: int | None = None,
                     log: Callable[[str], None] = print) -> CalibrationOutcome:
     """Calibrate, writing each finished generation into ``out``; an interrupted run resumes from there."""
+    check_calibration_memory(cal, 1 if (client or scheduler) else resolve_workers(workers))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     spec = cal.spec
@@ -56,12 +57,12 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     targets = _targets(cal, base)
     observed = np.array([t.observed for t in targets])
     identity = {"calibration_hash": cal.file_hash, "scenario_hash": base.hash, "seed": seed}
-    state = _resume(out, identity, spec.parameters)
+    state = resume(out, identity, list(spec.parameters), len(targets))
     if state.generations:
         log(f"resuming after generation {state.generations[-1].t} ({state.simulations} simulations done)")
 
     def save(gen: Generation, st: ABCState) -> None:
-        _save_generation(cal, out, identity, gen, st)
+        save_generation(cal, out, identity, gen, st)
         log(f"generation {gen.t}: tolerance {gen.epsilon:.4f}, acceptance {gen.acceptance_rate:.1%}, "
             f"ESS {gen.ess:.0f}, {gen.simulations} simulations, {gen.wall_time_s:.1f} s; {eta_line(st, spec.budget)}")
 
@@ -92,6 +93,30 @@ def eta_line(st: ABCState, budget) -> str:
             f"ETA about {sims_left * per_sim:.0f} s (at most {sims_left} more simulations)")
 
 
+STAT_BYTES = 8 * 256      # a particle's summary statistics (at most a few hundred) per replicate
+
+
+def check_calibration_memory(cal: LoadedCalibration, workers: int, evaluate_replicates: int = 0) -> None:
+    """Refuse a budget (and an evaluation of ``evaluate_replicates``) that cannot fit, before the first run.
+
+    Held at once: a batch of proposals and their statistics (generation 0 draws
+    particles * initial_factor, later batches up to 20 * particles), the kernel
+    matrix between two generations (particles^2 * parameters), and one chunk
+    of members in each worker; the evaluation holds a prior and a posterior ensemble.
+    """
+    b, D = cal.spec.budget, len(cal.spec.parameters)
+    per_member = member_bytes(compile_scenario(load_scenario(cal.base)))
+    chunk = max(cal.spec.chunk_runs // b.replicates, 1) * b.replicates
+    batch = max(b.particles * b.initial_factor, 20 * b.particles)
+    need = (batch * (b.replicates * STAT_BYTES + 16 * D) + 3 * b.particles**2 * D * 8
+            + workers * (WORKER_BYTES + chunk * per_member))
+    check_fits(need, f"{b.particles:,} particles x {b.replicates:,} replicates (batches of {batch:,} proposals, "
+                     f"chunks of {chunk:,} runs on {workers} worker(s))",
+               "lower particles, replicates or chunk_runs", {"file": str(cal.path), "path": "budget"})
+    check_fits(2 * evaluate_replicates * per_member, f"--replicates {evaluate_replicates:,} (the prior and the "
+               "posterior ensembles of the evaluation)", "ask for fewer replicates or use --no-evaluate")
+
+
 def _targets(cal: LoadedCalibration, base: LoadedScenario) -> list[Target]:
     cp = compile_scenario(base)
     targets = build_targets(load_record(cal.record_path), month_index_values(cp), tuple(base.scenario.meta.focal),
@@ -101,51 +126,8 @@ def _targets(cal: LoadedCalibration, base: LoadedScenario) -> list[Target]:
     return targets
 
 
-def _save_generation(cal: LoadedCalibration, out: Path, identity: dict, gen: Generation, st: ABCState) -> None:
-    """The generation's population, then the state that names it: a generation counts once both are written."""
-    df = _population(cal, gen)
-    df.insert(0, "generation", gen.t)
-    atomic_write(out / GEN_FILE.format(gen.t), lambda p: df.to_parquet(p, index=False))
-    payload = {**identity, "scales": st.scales.tolist(), "simulations": st.simulations,
-               "generations": [_gen_meta(g) for g in st.generations]}
-    atomic_write(out / STATE_FILE, lambda p: p.write_text(json.dumps(payload, indent=1)))
-
-
-def _population(cal: LoadedCalibration, gen: Generation) -> pd.DataFrame:
-    """A generation's particles in natural units, with their weights and distances."""
-    df = pd.DataFrame(np.column_stack([p.to_x(gen.z[:, j]) for j, p in enumerate(cal.spec.parameters)]),
-                      columns=cal.paths)
-    df["weight"] = gen.weights
-    df["distance"] = gen.distances
-    return df
-
-
-def _gen_meta(g: Generation) -> dict:
-    return {"generation": g.t, "epsilon": g.epsilon, "simulations": g.simulations, "accepted": g.accepted,
-            "acceptance_rate": g.acceptance_rate, "ess": g.ess, "wall_time_s": round(g.wall_time_s, 3)}
-
-
-def _resume(out: Path, identity: dict, priors: list[Prior]) -> ABCState:
-    f = out / STATE_FILE
-    if not f.exists():
-        return ABCState()
-    data = json.loads(f.read_text())
-    if any(data.get(k) != v for k, v in identity.items()):
-        raise UserError(f"{out} holds a calibration of a different file, scenario or seed; "
-                        "use another --out or remove that folder")
-    state = ABCState(scales=np.array(data["scales"]), simulations=data["simulations"])
-    for meta in data["generations"]:
-        df = pd.read_parquet(out / GEN_FILE.format(meta["generation"]))
-        x = df[[p.path for p in priors]].to_numpy()
-        z = np.column_stack([np.log(x[:, j]) if p.log else x[:, j] for j, p in enumerate(priors)])
-        state.generations.append(Generation(meta["generation"], z, df["weight"].to_numpy(),
-                                            df["distance"].to_numpy(), meta["epsilon"], meta["simulations"],
-                                            meta["accepted"], meta["wall_time_s"]))
-    return state
-
-
 def posterior_frame(cal: LoadedCalibration, state: ABCState) -> pd.DataFrame:
-    return _population(cal, state.generations[-1])
+    return population(cal, state.generations[-1])
 
 
 def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target]) -> dict:
@@ -164,7 +146,7 @@ def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target]) ->
             "scenario": str(cal.base), "record": str(cal.record_path),
             "calibrate_until": cal.spec.split.calibrate_until, "targets": [t.name for t in targets],
             "simulations": state.simulations, "parameters": params,
-            "generations": [_gen_meta(g) for g in state.generations]}
+            "generations": [gen_meta(g) for g in state.generations]}
 
 
 def write_calibrated_scenario(cal: LoadedCalibration, summary: dict, target: Path, posterior: Path) -> Path:
@@ -174,6 +156,8 @@ def write_calibrated_scenario(cal: LoadedCalibration, summary: dict, target: Pat
     rel_post = os.path.relpath(posterior, target.parent)
     base_name = load_scenario(cal.base).scenario.meta.name
     name = f"{base_name}_{cal.spec.name}" if target.name == "calibrated.yaml" else target.stem
+    # meta.name names files and folders: keep it an identifier whatever --scenario-out was called
+    name = re.sub(r"[^A-Za-z0-9_.\-]+", "_", name).lstrip("_.-")[:100] or "calibrated"
     doc: dict = {"extends": rel_base,
                  "meta": {"name": name,
                           "description": f"{load_scenario(cal.base).scenario.meta.description} Calibrated by "

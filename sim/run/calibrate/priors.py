@@ -21,9 +21,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from sim.core.errors import UserError
 from sim.core.loading import LoadedScenario, load_scenario
-from sim.core.schema import Strict
+from sim.core.schema import Name, Real, Seed, Strict, Whole
 from sim.core.seeds import stream
-from sim.core.time import Month
+from sim.core.time import Month, month_index
 from sim.core.yamlio import Origins, format_path, load_yaml, origin_of, validation_error
 from sim.evidence.targets import Targets
 
@@ -35,10 +35,10 @@ class Prior(Strict):
 
     path: str
     dist: Literal["uniform", "loguniform", "normal", "lognormal"]
-    low: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(default=None, gt=0)
+    low: Real | None = None
+    high: Real | None = None
+    mean: Real | None = None
+    sd: Real | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _shape(self):
@@ -92,16 +92,16 @@ class Split(Strict):
 
 
 class Budget(Strict):
-    particles: int = Field(default=200, ge=10)
-    generations: int = Field(default=5, ge=1)
-    quantile: float = Field(default=0.5, gt=0.0, lt=1.0)
-    initial_factor: int = Field(default=3, ge=1, description="prior draws in generation 0 per particle")
-    max_simulations: int = Field(default=50_000, ge=100)
-    replicates: int = Field(default=1, ge=1, description="runs per particle, distance averaged")
+    particles: Whole = Field(default=200, ge=10)
+    generations: Whole = Field(default=5, ge=1)
+    quantile: Real = Field(default=0.5, gt=0.0, lt=1.0)
+    initial_factor: Whole = Field(default=3, ge=1, description="prior draws in generation 0 per particle")
+    max_simulations: Whole = Field(default=50_000, ge=100)
+    replicates: Whole = Field(default=1, ge=1, description="runs per particle, distance averaged")
 
 
 class CalibrationFile(Strict):
-    name: str
+    name: Name
     description: str = ""
     scenario: str
     record: str | None = None
@@ -109,8 +109,8 @@ class CalibrationFile(Strict):
     targets: Targets = Targets()
     split: Split = Split()
     budget: Budget = Budget()
-    seed: int = Field(default=0, ge=0)
-    chunk_runs: int = Field(default=500, ge=1)
+    seed: Seed = 0
+    chunk_runs: Whole = Field(default=500, ge=1)
 
 
 @dataclass
@@ -140,18 +140,34 @@ def load_calibration(path: str | Path) -> LoadedCalibration:
     except ValidationError as exc:
         raise validation_error(exc, origins, str(path)) from None
     base = Path(os.path.normpath(path.parent / spec.scenario))
-    if not base.exists():
+    if not base.is_file():
         f, line = origin_of(origins, ("scenario",))
-        raise UserError(f"scenario '{spec.scenario}' not found (looked at {base})", file=f, line=line,
+        raise UserError(f"scenario '{spec.scenario}' is not a scenario file (looked at {base}: "
+                        f"{'missing' if not base.exists() else 'not a regular file'})", file=f, line=line,
                         path="scenario")
-    record_path = _record_path(spec, path, load_scenario(base))
+    scenario = load_scenario(base)
+    record_path = _record_path(spec, path, scenario)
+    _check_split(spec, origins, path, scenario)
     _check_priors(spec, origins, base)
     return LoadedCalibration(spec, path, base, record_path, origins, hashlib.sha256(path.read_bytes()).hexdigest())
 
 
+def _check_split(spec: CalibrationFile, origins: Origins, path: Path, base: LoadedScenario) -> None:
+    until = spec.split.calibrate_until
+    meta = base.scenario.meta
+    if until is not None and not month_index(meta.start) <= month_index(until) <= month_index(meta.end):
+        f, line = origin_of(origins, ("split", "calibrate_until"))
+        raise UserError(f"{until} lies outside the scenario's period {meta.start}..{meta.end}", file=f or str(path),
+                        line=line, path="split.calibrate_until")
+
+
 def _record_path(spec: CalibrationFile, path: Path, base: LoadedScenario) -> Path:
     if spec.record:
-        return Path(os.path.normpath(path.parent / spec.record))
+        folder = Path(os.path.normpath(path.parent / spec.record))
+        if not (folder / "record.yaml").is_file():
+            raise UserError(f"'{spec.record}' is not a record folder (no record.yaml in {folder})",
+                            file=str(path), path="record")
+        return folder
     if base.record_path is not None:
         return base.record_path
     raise UserError("no record: set 'record:' here or meta.record in the scenario", file=str(path))

@@ -50,6 +50,22 @@ def design_points(spec: SweepFile, seed: int | None = None) -> np.ndarray:
     raise AssertionError(d.method)
 
 
+def design_size(spec: SweepFile) -> int:
+    """Number of points the design will have, counted without building it (see :func:`design_points`)."""
+    d, params = spec.design, spec.parameters
+    D = len(params)
+    if d.method == "grid":
+        n = 1
+        for p in params:
+            n *= d.levels if p.range else len(p.values)
+        return n
+    if d.method in ("random", "lhs"):
+        return d.points
+    if d.method == "sobol":
+        return d.samples * ((2 * D + 2) if d.second_order else (D + 2))
+    return d.trajectories * (D + 1)
+
+
 def run_seed(seed: int, point: int, replicate: int) -> int:
     """Seed of one run: independent streams per (point, replicate), fixed by the sweep seed alone."""
     return derive_seed(seed, point, replicate)

@@ -23,10 +23,11 @@ from sim.core.errors import UserError
 from sim.core.files import atomic_write, remove_stale
 from sim.core.provenance import package_versions
 from sim.run.execution import Progress, completed, open_executor, resolve_workers
+from sim.run.memory import WORKER_BYTES, check_fits, member_bytes
 from sim.run.points import compile_points, run_points
-from sim.run.sweep.designs import Plan, make_plan
+from sim.run.sweep.designs import Plan, design_size, make_plan
 from sim.run.sweep.outputs import fit_targets, fit_values, output_values
-from sim.run.sweep.results import MANIFEST, RUNS_DIR, SERIES_DIR, part_name
+from sim.run.sweep.results import MANIFEST, RUNS_DIR, SERIES_DIR, part_name, read_manifest, read_part
 from sim.run.sweep.spec import FIT_COLUMNS, LoadedSweep, OutputSpec, check_against_scenario
 
 # ---------------------------------------------------------------- one chunk
@@ -123,8 +124,8 @@ def _identity(sw: LoadedSweep, plan: Plan, seed: int) -> dict:
 
 
 def _check_resume(out: Path, identity: dict) -> None:
-    old = json.loads((out / MANIFEST).read_text())
-    before = old.get("identity", {})
+    old = read_manifest(out)
+    before = old["identity"]
     if before.get("sweep_hash") != identity["sweep_hash"]:
         raise UserError(f"{out} holds results of a different sweep file (hash {str(before.get('sweep_hash'))[:12]}, "
                         f"this file {identity['sweep_hash'][:12]}); use another --out or remove that folder")
@@ -184,6 +185,25 @@ def _manifest(sw: LoadedSweep, plan: Plan, seed: int, identity: dict) -> dict:
 
 # ---------------------------------------------------------------- running a sweep
 
+ROW_BYTES = 120   # a run's row in the parent: ids, seed, status and error text, parameters and outputs beside
+
+
+def check_sweep_memory(sw: LoadedSweep, replicates: int, workers: int) -> None:
+    """Refuse, before the design is even built, a sweep whose points, seeds and chunks cannot fit in memory."""
+    from sim.core.compile import compile_scenario
+    from sim.core.loading import load_scenario
+    n = design_size(sw.spec)
+    runs = n * replicates
+    chunk = max(sw.spec.chunk_runs // replicates, 1) * replicates
+    per_member = member_bytes(compile_scenario(load_scenario(sw.base)))
+    cols = len(sw.spec.parameters) + len(sw.spec.outputs)
+    need = (runs * (2 * 8 + ROW_BYTES + 8 * cols) + n * 8 * len(sw.spec.parameters)
+            + workers * (WORKER_BYTES + chunk * per_member))
+    check_fits(need, f"{n:,} design points x {replicates:,} replicates ({runs:,} runs, chunks of {chunk:,} runs "
+                     f"on {workers} worker(s))", "use fewer points, replicates, workers or a smaller chunk_runs",
+               {"file": str(sw.path)})
+
+
 @dataclass
 class SweepOutcome:
     out: Path
@@ -229,13 +249,15 @@ def run_sweep(sw: LoadedSweep, out: str | Path, *, workers: int | None = None, s
     if not sw.base_hash:
         check_against_scenario(sw)
     seed = sw.spec.seed if seed is None else seed
+    check_sweep_memory(sw, sw.spec.replicates if replicates is None else replicates,
+                       1 if (client or scheduler) else resolve_workers(workers))
     plan = make_plan(sw, seed, replicates)
     out = Path(out)
     identity = _identity(sw, plan, seed)
     _prepare_folder(out, identity, sw.spec.keep_series)
     manifest = _manifest(sw, plan, seed, identity)
     _write_manifest(manifest, out)
-    done = {c for c in range(len(plan.chunks)) if (out / RUNS_DIR / part_name(c)).exists()}
+    done = {int(read_part(p, manifest)["chunk"].iloc[0]) for p in sorted((out / RUNS_DIR).glob("part-*.parquet"))}
     tasks = _tasks(sw, plan, done)
     total = plan.n_points * plan.replicates
     bar = Progress(total, total - sum(len(t.point_ids) for t in tasks) * plan.replicates, enabled=progress)

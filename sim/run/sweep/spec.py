@@ -21,7 +21,7 @@ from sim.core.columns import indicator_columns
 from sim.core.compile import compile_scenario
 from sim.core.errors import UserError
 from sim.core.loading import load_scenario
-from sim.core.schema import Strict
+from sim.core.schema import Name, Real, Seed, Strict, Whole
 from sim.core.time import Month, month_index
 from sim.core.yamlio import Origins, format_path, load_yaml, origin_of, validation_error
 
@@ -34,8 +34,8 @@ class ParameterSpec(Strict):
     """One scenario value to vary: a dotted path and either a range or a list of values."""
 
     path: str = Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$")
-    range: tuple[float, float] | None = None
-    values: list[float] | None = Field(default=None, min_length=1)
+    range: tuple[Real, Real] | None = None
+    values: list[Real] | None = Field(default=None, min_length=1)
 
     @field_validator("range")
     @classmethod
@@ -53,22 +53,22 @@ class ParameterSpec(Strict):
 
 class GridDesign(Strict):
     method: Literal["grid"]
-    levels: int = Field(default=3, ge=2, description="evenly spaced values per range parameter, ends included")
+    levels: Whole = Field(default=3, ge=2, description="evenly spaced values per range parameter, ends included")
 
 
 class RandomDesign(Strict):
     method: Literal["random"]
-    points: int = Field(ge=1)
+    points: Whole = Field(ge=1)
 
 
 class LhsDesign(Strict):
     method: Literal["lhs"]
-    points: int = Field(ge=1)
+    points: Whole = Field(ge=1)
 
 
 class SobolDesign(Strict):
     method: Literal["sobol"]
-    samples: int = Field(ge=2, description="base sample N, a power of two")
+    samples: Whole = Field(ge=2, description="base sample N, a power of two")
     second_order: bool = False
 
     @field_validator("samples")
@@ -82,8 +82,8 @@ class SobolDesign(Strict):
 
 class MorrisDesign(Strict):
     method: Literal["morris"]
-    trajectories: int = Field(ge=2)
-    levels: int = Field(default=4, ge=2)
+    trajectories: Whole = Field(ge=2)
+    levels: Whole = Field(default=4, ge=2)
 
     @field_validator("levels")
     @classmethod
@@ -104,7 +104,7 @@ class OutputSpec(Strict):
     name: str | None = None
     column: str
     stat: Literal["mean", "sum", "final", "min", "max"]
-    year: int | None = None
+    year: Whole | None = Field(default=None, ge=1, le=9999)
     start: Month | None = None
     end: Month | None = None
 
@@ -136,18 +136,18 @@ class OutputSpec(Strict):
 
 
 class SweepFile(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_\-]+$")
+    name: Name
     description: str = ""
     scenario: str
     parameters: list[ParameterSpec] = Field(min_length=1)
     design: Design
-    replicates: int = Field(default=1, ge=1)
-    seed: int = Field(ge=0)
+    replicates: Whole = Field(default=1, ge=1)
+    seed: Seed
     outputs: list[OutputSpec] = Field(min_length=1)
     keep_series: bool = False
     # Fit of every run to the base scenario's record: fit_series, fit_events (see docs/sweeps.md)
     fit: bool = False
-    chunk_runs: int = Field(default=1000, ge=1, description="runs per chunk (whole points; at least one point)")
+    chunk_runs: Whole = Field(default=1000, ge=1, description="runs per chunk (whole points; at least one point)")
 
 
 # ---------------------------------------------------------------- loading
@@ -236,9 +236,9 @@ def _check_names(spec: SweepFile, origins: Origins, file: str) -> None:
 
 def check_against_scenario(sw: LoadedSweep) -> None:
     """Every parameter value and output the sweep names, tried on the base scenario; fills in its hash and months."""
-    if not sw.base.exists():
-        raise UserError(f"base scenario '{sw.spec.scenario}' not found (looked at {sw.base})",
-                        **sw.where(("scenario",)))
+    if not sw.base.is_file():
+        raise UserError(f"base scenario '{sw.spec.scenario}' is not a scenario file (looked at {sw.base}: "
+                        f"{'missing' if not sw.base.exists() else 'not a regular file'})", **sw.where(("scenario",)))
     base = load_scenario(sw.base)
     sw.base_hash = base.hash
     cp = compile_scenario(base)
