@@ -178,8 +178,9 @@ def test_installed_script_says_its_name_and_version():
 
 
 def test_progress_lines_with_eta_when_not_a_terminal(tmp_path):
+    import os
     proc = subprocess.run([PY, "run.py", "report", str(BASELINE), "--replicates", "5", "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, "DYADSIM_PROGRESS_EVERY": "0"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()
     assert any("baseline: 5 replicates: 216/216 months (100%)" in ln and "ETA" in ln for ln in lines), lines
@@ -245,3 +246,19 @@ def test_results_folder_is_replaced_whole_and_travels(tmp_path):
     assert record_of_results(folder, moved) == (tmp_path / "rec")
     with pytest.raises(ds.UserError, match="pass --record"):
         record_of_results(folder, {**moved, "record_relative": "../gone"})
+
+
+def test_progress_is_silent_for_quick_work_and_says_eta_for_long_work():
+    import io
+
+    from sim.run.execution import Progress
+    quick, slow = io.StringIO(), io.StringIO()
+    with Progress(10, every_s=60, stream=quick, label="quick") as bar:
+        for _ in range(10):
+            bar.update()
+    with Progress(3, every_s=0, stream=slow, label="slow", unit="month") as bar:
+        for _ in range(3):
+            bar.update()
+    assert quick.getvalue() == ""                        # done before a line was due: an error stays one line
+    lines = slow.getvalue().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("slow: 3/3 months (100%)") and "ETA 0 s" in lines[-1]

@@ -132,12 +132,15 @@ class Progress:
     (or CI) a line every ``every_s`` seconds, and both say how long is left.
     """
 
-    def __init__(self, total: int, done: int = 0, enabled: bool = True, every_s: float = 5.0, stream=None,
+    def __init__(self, total: int, done: int = 0, enabled: bool = True, every_s: float | None = None, stream=None,
                  label: str = "sweep", unit: str = "run"):
         self.total, self.done, self.start_done = total, done, done
         self.stream = stream or sys.stderr
         self.t0 = self.last = time.perf_counter()
-        self.every_s = every_s
+        # seconds between lines; a task done before the first line is due prints none (a quick command stays
+        # quiet, and an error stays the one line on stderr). DYADSIM_PROGRESS_EVERY sets it (tests use 0).
+        self.every_s = float(os.environ.get("DYADSIM_PROGRESS_EVERY", 5.0)) if every_s is None else every_s
+        self.printed = False
         self.enabled = enabled
         self.label, self.unit = label, unit
         self.bar = None
@@ -151,8 +154,9 @@ class Progress:
             self.bar.update(n)
             return
         now = time.perf_counter()
-        if self.enabled and (now - self.last >= self.every_s or self.done >= self.total):
-            self.last = now
+        due = now - self.last >= self.every_s or (self.done >= self.total and self.printed)
+        if self.enabled and due:
+            self.last, self.printed = now, True
             print(self.line(now), file=self.stream, flush=True)
 
     def line(self, now: float | None = None) -> str:
