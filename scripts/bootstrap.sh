@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv with Python >= 3.12 (Mesa 3.5 needs it) and install the project with its test extras.
+# Create .venv with Python >= 3.12 (Mesa 3.5 needs it) and install the project with every extra (test, viz, dask).
 # Usage: bash scripts/bootstrap.sh        (idempotent; re-run after changing pyproject.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,5 +26,5 @@ if [ ! -x .venv/bin/python ] || ! ok .venv/bin/python; then
   env $py -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,viz,dask]"
 echo "bootstrap: ready ($(.venv/bin/python --version))"

@@ -195,6 +195,8 @@ def test_plot_and_report_files(tmp_path):
     assert proc.returncode == 0, proc.stderr
     page = (tmp_path / "index.html").read_text()
     assert "Scorecard" in page and page.count("<img") >= 10 and "001_e7aa02c26cd915e1.txt:54" in page
+    assert '<a href="#scorecard">' in page and "<pre>" not in page          # contents; tables, not text blocks
+    assert 'src="figures/fan_trade_china_russia.svg"' in page and 'href="scores/baseline/scorecard.json"' in page
     for name in ("fan_trade_china_russia.png", "events_timeline.png", "scorecard.png", "diff_high_oil.png"):
         assert (tmp_path / "figures" / name).stat().st_size > 10_000, name
     assert (tmp_path / "figures" / "fan_trade_china_russia.svg").read_text().startswith("<?xml")

@@ -161,7 +161,8 @@ def test_compare_finds_the_record_from_any_working_folder(tmp_path):
     out = tmp_path / "deep" / "r"
     assert _cli("run", str(BASELINE), "--replicates", "3", "--no-plots", "--out", str(out)).returncode == 0
     manifest = read_manifest(out)
-    assert not os.path.isabs(manifest["record"]) and not os.path.isabs(manifest["scenario_path"])
+    assert os.path.isabs(manifest["record"]) and not os.path.isabs(manifest["record_relative"])
+    assert not os.path.isabs(manifest["scenario_path_relative"])
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     proc = _cli("compare", str(out.resolve()), "--out", "c", cwd=elsewhere)

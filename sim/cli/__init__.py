@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from pathlib import Path
 
+from sim.cli.common import quiet_requested
 from sim.core.errors import UserError, one_line
 
 # Modules that add subcommands, in the order they appear in --help.
@@ -22,6 +25,8 @@ COMMAND_MODULES = [
     "sim.cli.calibrate",
     "sim.cli.describe",
     "sim.cli.template",
+    "sim.cli.init",
+    "sim.cli.viz",
 ]
 
 
@@ -30,13 +35,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {one_line(f'{self.prog}: {message}')} (see {self.prog} --help)\n")
 
 
+def program_name() -> str:
+    """What the user typed: ``dyadsim`` (installed script), ``run.py`` or ``python -m sim``."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "dyadsim"
+    if name == "__main__.py":
+        return "python -m " + Path(sys.argv[0]).parent.name
+    return name if name == "run.py" else "dyadsim"
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return f"dyadsim {version('dyadsim')}"
+    except PackageNotFoundError:
+        return "dyadsim (not installed: run from a checkout without pip install)"
+
+
 def build_parser() -> argparse.ArgumentParser:
+    prog = program_name()
+    example = "python run.py" if prog == "run.py" else prog
     parser = _Parser(
-        prog="run.py",
+        prog=prog,
         description="Agent-based simulation of a bilateral relationship, scored against the historical record.",
-        epilog="example: python run.py run scenarios/baseline.yaml --replicates 20 --out results/baseline",
+        epilog=f"example: {example} run scenarios/baseline.yaml --replicates 20 --out results/baseline\n"
+               f"         {example} init my_project   (writes the example scenarios, record and sweeps)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=_version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMAND_MODULES:
@@ -47,12 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    for p in sub.choices.values():       # examples are written for run.py; show what this user types
+        if p.epilog:
+            p.epilog = p.epilog.replace("python run.py", example)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Figures are drawn without pyplot; should a library pull pyplot in, it must not look for a display.
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    from sim.run.execution import set_progress
+    set_progress(not quiet_requested(args))
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

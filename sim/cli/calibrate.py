@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from sim.cli.common import add_parallel_args, check_out, positive_int, seed_int
+from sim.cli.common import add_parallel_args, add_quiet, check_out, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -28,6 +28,7 @@ def register(sub) -> None:
                    help="replicates of the prior and posterior ensembles in the evaluation (default 200)")
     p.add_argument("--scenario-out", help="also write the calibrated scenario here (default: <out>/calibrated.yaml)")
     p.add_argument("--no-evaluate", action="store_true", help="skip the prior/posterior scoring and figures")
+    add_quiet(p)
     p.set_defaults(func=cmd_calibrate)
 
 
@@ -45,7 +46,7 @@ def cmd_calibrate(args) -> int:
     check_calibration_memory(cal, 1 if args.scheduler else resolve_workers(args.workers),
                              0 if args.no_evaluate else args.replicates)
     outcome = run_calibration(cal, out, workers=args.workers, scheduler=args.scheduler, seed=args.seed,
-                              log=_progress)
+                              log=(lambda line: None) if args.quiet else _progress)
     s = outcome.summary
     print(f"calibration {cal.spec.name}: {len(outcome.targets)} targets"
           f"{' up to ' + cal.spec.split.calibrate_until if cal.spec.split.calibrate_until else ''}, "

@@ -107,6 +107,16 @@ def add_results_folder_args(p: argparse.ArgumentParser) -> None:
                         "window totals, seed and scores are always kept)")
 
 
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """--quiet: commands that can take more than a few seconds report progress on stderr unless told not to."""
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress on stderr (default: a bar on a terminal, a line every few seconds otherwise)")
+
+
+def quiet_requested(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "quiet", False))
+
+
 def check_out(path: str | Path | None, kind: str = "folder", flag: str = "--out") -> Path | None:
     """Refuse, before any computing, an output the command could not write (exit 2, one line).
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cli.common import check_out, date_arg, positive_int, seed_int
+from sim.cli.common import add_quiet, check_out, date_arg, positive_int, seed_int
 from sim.core.errors import UserError
 from sim.core.files import write_text
 
@@ -30,9 +30,9 @@ def open_subject(arg: str, record: str | None) -> Subject:
     """Read what a subject is (cheap): a scenario is loaded and validated, a folder's manifest is read."""
     path = Path(arg)
     if path.is_dir():
-        from sim.core.results import linked_path
         manifest = _run_manifest(path)
-        rec = Path(record) if record else linked_path(path, manifest, "record")
+        from sim.run.runner import record_of_results
+        rec = Path(record) if record else record_of_results(path, manifest)
         return Subject(manifest["scenario"], None, rec, folder=path)
     from sim.core.loading import load_scenario
     loaded = load_scenario(path)
@@ -136,6 +136,7 @@ def _common(p, many: bool = True):
     p.add_argument("--seed", type=seed_int, help="base seed (default: meta.seed); the same for every scenario")
     p.add_argument("--record", help="record folder (default: the scenario's meta.record)")
     p.add_argument("--out", help="output folder")
+    add_quiet(p)
 
 
 def register(sub) -> None:
@@ -211,11 +212,12 @@ def cmd_plot(args) -> int:
     check_memory([s] + ([other] if other else []), args.replicates)
     record = load_record_for(s) if s.record_path else None
     realise(s, args.replicates, args.seed)
-    cols = args.columns.split(",") if args.columns else plots.default_columns(s.ensemble)
-    unknown = [c for c in cols if c not in s.ensemble.columns]
-    if unknown:
-        raise UserError(f"unknown indicator column(s) {unknown}; see sim/core/columns.py for the names",
-                        path="--columns")
+    from sim.api import UnknownColumn, resolve_column
+    try:      # either state order for a pair; an unknown name lists the valid ones
+        cols = ([resolve_column(c.strip(), s.ensemble.columns) for c in args.columns.split(",")] if args.columns
+                else plots.default_columns(s.ensemble))
+    except UnknownColumn as exc:
+        raise UserError(exc.message, path="--columns") from None
     written = []
     for c in cols:
         written += plots.save(plots.fan_chart(s.ensemble, c, record), out / f"fan_{plots.safe_name(c)}")
@@ -260,7 +262,8 @@ def cmd_report(args) -> int:
                             out / "figures" / f"diff_{o.label}")
     for c in cards:
         c.save(out / "scores" / c.scenario)
-    page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".png"], out)
+    page = render_report(base, card, cards, others, [p for p in figs + diffs if p.suffix == ".svg"], out,
+                         record.sources_folder)
     write_text(out / "index.html", page)
     print(format_scorecard(card))
     print(f"wrote {out / 'index.html'}")

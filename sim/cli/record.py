@@ -24,10 +24,10 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--folder", metavar="DIR", default=None,
-                   help="record folder (default: calibration/record)")
+                   help="record folder (default: the bundled calibration/record)")
     p.add_argument("--aliases", metavar="FILE", default=None,
-                   help="shared alias file (default: calibration/aliases.yaml); the record folder's own "
-                        "aliases.yaml is merged over it")
+                   help="shared alias file (default: aliases.yaml beside the record folder, else the bundled "
+                        "one); the record folder's own aliases.yaml is merged over it")
     p.add_argument("--out", metavar="FILE", default=None, help="also write the summary as JSON to FILE")
     p.set_defaults(func=cmd_record)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.cli.common import add_results_folder_args, check_out, parse_sets, positive_int, seed_int
+from sim.cli.common import add_quiet, add_results_folder_args, check_out, parse_sets, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -27,6 +27,7 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="override a scenario value; repeatable")
     p.add_argument("--no-plots", action="store_true", help="skip the figures (faster)")
     p.add_argument("--no-compare", action="store_true", help="skip the comparison with the scenario's record")
+    add_quiet(p)
     add_results_folder_args(p)
     p.set_defaults(func=cmd_run)
 

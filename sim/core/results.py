@@ -214,18 +214,6 @@ def _exchange(a: Path, b: Path) -> bool:
 
 # ---------------------------------------------------------------- what a manifest names, what a folder holds
 
-def linked_path(folder: Path, manifest: dict, key: str) -> Path | None:
-    """A path the manifest names (the record, the scenario): relative to the folder, else as written absolute."""
-    rel = manifest.get(key)
-    if rel is None:
-        return None
-    here = Path(os.path.normpath(Path(folder).absolute() / rel))
-    absolute = manifest.get(f"{key}_absolute")
-    if here.exists() or not isinstance(absolute, str):
-        return here
-    return Path(absolute)
-
-
 def relative_to_folder(path: Path | None, target: Path) -> tuple[str | None, str | None]:
     """(path relative to the results folder, absolute path), so that a moved folder still finds it."""
     if path is None:

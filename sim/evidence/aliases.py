@@ -22,12 +22,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sim.core.bundle import SOURCE_ROOT, data_root
 from sim.core.errors import UserError
 from sim.core.taxonomy import EVENT_TYPES
 from sim.core.yamlio import format_path, load_yaml, origin_of
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_ALIASES = REPO_ROOT / "calibration" / "aliases.yaml"
+REPO_ROOT = SOURCE_ROOT
+#: The bundled shared list (the checkout's own in a checkout, the wheel's copy when installed).
+DEFAULT_ALIASES = data_root() / "calibration" / "aliases.yaml"
+SHARED_FILE = "aliases.yaml"
 SECTIONS = ("states", "organisations", "type_rules")
 _LIST_FIELDS = ("names", "places", "people")
 RULE_CONDITIONS = (None, "leaders", "org_subject", "diplomats")
@@ -129,6 +132,16 @@ def merge_alias_data(base: dict, extra: dict) -> dict:
                     target[key] = value
         out[section] = merged
     return out
+
+
+def shared_aliases_for(folder: str | Path) -> Path:
+    """The shared list a record folder is read with: ``aliases.yaml`` beside the folder, else the bundled one.
+
+    Looked up relative to the record, not the working directory, so that a
+    project copied elsewhere (``dyadsim init``) uses its own, editable list.
+    """
+    beside = Path(folder).resolve().parent / SHARED_FILE
+    return beside if beside.is_file() else DEFAULT_ALIASES
 
 
 def load_aliases(path: str | Path | None = None, extra: str | Path | None = None) -> Aliases:

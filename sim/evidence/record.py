@@ -3,7 +3,8 @@
 ``load_record()`` reads a record folder (by default ``calibration/record/``):
 ``record.yaml`` (the record's name, the pair of states it is about, where its
 source documents are described) and ``{events,windows,observations}.csv``,
-plus the alias list ``calibration/aliases.yaml``. It validates every row and
+plus an alias list: ``aliases.yaml`` beside the record folder when there is
+one, else the bundled ``calibration/aliases.yaml``. It validates every row and
 returns a :class:`Record` of typed pandas DataFrames. Any bad input raises
 :class:`~sim.core.errors.UserError` naming the file, the line and the field.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.core.bundle import data_root
 from sim.core.errors import UserError
 from sim.core.files import read_text
 from sim.core.taxonomy import EVENT_TYPES
@@ -36,11 +38,12 @@ from sim.evidence.aliases import (  # noqa: F401 - DEFAULT_ALIASES and state_of_
     Aliases,
     check_pair,
     load_aliases,
+    shared_aliases_for,
     state_of_name,
 )
 from sim.evidence.citations import SourceChecker, parse_citation
 
-DEFAULT_FOLDER = REPO_ROOT / "calibration" / "record"
+DEFAULT_FOLDER = data_root() / "calibration" / "record"
 #: A record folder's own alias file, merged over the shared one (unless record.yaml names another).
 RECORD_ALIASES = "aliases.yaml"
 
@@ -245,7 +248,7 @@ def _meta_and_aliases(folder: Path, aliases) -> tuple[RecordMeta, Aliases]:
             raise UserError(f"unknown field '{key}' (known: {', '.join(META_KEYS)})", file=file,
                             line=where(key), path=key)
     own = _record_aliases_file(folder, data, where)
-    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases, own)
+    al = aliases if isinstance(aliases, Aliases) else load_aliases(aliases or shared_aliases_for(folder), own)
     for key in ("name", "pair"):
         if key not in data:
             raise UserError(f"missing field '{key}'", file=file, line=1, path=key)

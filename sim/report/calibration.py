@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-# pyplot through figures, which selects the display-free backend first
-from sim.report.figures import BAND, BASE, default_columns, fan_chart, plt, safe_name, save, scorecard_chart
+from sim.report.figures import BAND, BASE, default_columns, fan_chart, safe_name, save, scorecard_chart, subplots
 from sim.run.calibrate.abc import weighted_quantile
 from sim.run.calibrate.evaluate import Evaluation
 
@@ -37,7 +36,7 @@ def posterior_marginals(samples, weights, priors, prior_samples=None):
     n = len(priors)
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), constrained_layout=True, squeeze=False)
     for k, p in enumerate(priors):
         ax = axes[k // cols][k % cols]
         x = samples[p.path].to_numpy()
@@ -62,7 +61,7 @@ def posterior_pairs(samples, weights, priors, max_params: int = 5):
     """Pairwise scatter of the posterior sample for the first parameters (point size ~ weight)."""
     ps = priors[:max_params]
     n = len(ps)
-    fig, axes = plt.subplots(n, n, figsize=(2.2 * n + 1, 2.2 * n + 1), constrained_layout=True, squeeze=False)
+    fig, axes = subplots(n, n, figsize=(2.2 * n + 1, 2.2 * n + 1), constrained_layout=True, squeeze=False)
     size = 4 + 60 * weights / weights.max()
     for i, pi in enumerate(ps):
         for j, pj in enumerate(ps):

@@ -1,30 +1,38 @@
 """Figures that put simulated runs beside the recorded history.
 
 Each function takes an :class:`~sim.evidence.scoring.Ensemble` (and the record), draws
-one figure and returns it; ``save`` writes PNG and SVG. The Agg backend keeps
-this usable on machines without a display.
+one figure and returns it; ``save`` writes PNG and SVG.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, never pyplot's:
+importing this module must not change the backend of the notebook or program
+that uses it, nor leave figures open in pyplot's registry. A Figure needs no
+backend to save itself, and Jupyter shows one returned from a cell.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of  # noqa: E402
-from sim.core.files import atomic_write  # noqa: E402
-from sim.evidence.record import Record  # noqa: E402
-from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations  # noqa: E402
+from sim.core.columns import col_alignment, col_dyad, col_trade, family_of, unit_of
+from sim.core.files import atomic_write
+from sim.evidence.record import Record
+from sim.evidence.scoring import Ensemble, Scorecard, n_months, series_observations
+from sim.run.execution import Progress, progress_enabled
 
 BAND = "#4C72B0"
 OBS = "#C44E52"
 BASE = "#8C8C8C"
+
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=None, constrained_layout: bool = False, **kw):
+    """``pyplot.subplots`` without pyplot: a detached Figure and its axes."""
+    fig = Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+    return fig, fig.subplots(nrows, ncols, **kw)
+
 
 def _unit(column: str) -> str:
     return unit_of(column)
@@ -49,7 +57,7 @@ def _date_axis(ax) -> None:
     ax.grid(True, alpha=0.3)
 
 
-def _series_values(ens: Ensemble, column: str) -> np.ndarray:
+def series_values(ens: Ensemble, column: str) -> np.ndarray:
     vals = ens.columns[column]
     fam = family_of(column)
     if fam is not None and fam.plot == "rolling12":
@@ -67,10 +75,10 @@ def fan_chart(ens: Ensemble, column: str, record: Record | None = None, ax=None,
     """
     own = ax is None
     if own:
-        fig, ax = plt.subplots(figsize=(10, 4.8), constrained_layout=True)
+        fig, ax = subplots(figsize=(10, 4.8), constrained_layout=True)
     else:
         fig = ax.figure
-    vals = _series_values(ens, column)
+    vals = series_values(ens, column)
     q = np.percentile(vals, [5, 25, 50, 75, 95], axis=0)
     x = ens.months + pd.Timedelta(days=14)
     ax.fill_between(x, q[0], q[4], color=BAND, alpha=0.18, lw=0, label="90% of replicates")
@@ -120,7 +128,7 @@ def event_timeline(ens: Ensemble, record: Record, types: list[str] | None = None
     available = [c.split(".", 1)[1] for c in ens.columns if c.startswith("events.") and c != "events.total"]
     if types is None:
         types = _busiest_types(ens, counts, available)
-    fig, axes = plt.subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
+    fig, axes = subplots(len(types), 1, figsize=(11, 1.7 * len(types) + 0.8), sharex=True,
                              constrained_layout=True)
     axes = np.atleast_1d(axes)
     wins = record.windows[record.windows["kind"].astype(str) == "chronology"]
@@ -190,12 +198,12 @@ def difference_chart(base: Ensemble, other: Ensemble, columns: list[str]):
     if not np.array_equal(base.seeds, other.seeds):
         raise ValueError("difference charts pair replicates by seed: run both scenarios with the same seeds")
     n = len(columns)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
+    fig, axes = subplots(n, 1, figsize=(10, 2.4 * n + 0.6), sharex=True, constrained_layout=True)
     axes = np.atleast_1d(axes)
     x = base.months + pd.Timedelta(days=14)
     k = min(_with_series(base), _with_series(other))     # pairs whose monthly series both runs kept
     for ax, col in zip(axes, columns, strict=True):
-        d = _series_values(other, col)[:k] - _series_values(base, col)[:k]
+        d = series_values(other, col)[:k] - series_values(base, col)[:k]
         q = np.percentile(d, [5, 50, 95], axis=0)
         ax.fill_between(x, q[0], q[2], color=BAND, alpha=0.25, lw=0, label="90% of paired replicates")
         ax.plot(x, q[1], color=BAND, lw=1.6, label="median difference")
@@ -286,7 +294,7 @@ def _events_panel(ax, cards: list[Scorecard], width: float) -> None:
 def scorecard_chart(cards: list[Scorecard]):
     """Scores per recorded series and per chronology window, beside the naive baselines (lower is better).
     A period without series or without windows gets a panel that says so."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
+    fig, (a1, a2) = subplots(1, 2, figsize=(13, 5.5), constrained_layout=True,
                                  gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / (len(cards) + 2)
     _series_panel(a1, cards, width)
@@ -305,7 +313,6 @@ def save(fig, path_stem: str | Path) -> list[Path]:
         atomic_write(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=130 if ext == "png" else None,
                                                          bbox_inches="tight"))
         out.append(p)
-    plt.close(fig)
     return out
 
 
@@ -321,16 +328,20 @@ def default_columns(ens: Ensemble) -> list[str]:
     return out
 
 
-def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Scorecard | None = None) -> list[Path]:
+def plot_all(ens: Ensemble, record: Record | None, folder: str | Path, card: Scorecard | None = None,
+             progress: bool | None = None) -> list[Path]:
     """Fan charts of the main indicators, the event timeline and (given a scorecard) the scorecard chart."""
     folder = Path(folder)
-    written = []
-    for col in default_columns(ens):
-        written += save(fan_chart(ens, col, record), folder / f"fan_{safe_name(col)}")
+    jobs = [(f"fan_{safe_name(col)}", lambda col=col: fan_chart(ens, col, record)) for col in default_columns(ens)]
     if record is not None:
-        written += save(event_timeline(ens, record), folder / "events_timeline")
+        jobs.append(("events_timeline", lambda: event_timeline(ens, record)))
     if card is not None:
-        written += save(scorecard_chart([card]), folder / "scorecard")
+        jobs.append(("scorecard", lambda: scorecard_chart([card])))
+    written = []
+    with Progress(len(jobs), enabled=progress_enabled(progress), unit="figure", label=f"figures of {ens.name}") as bar:
+        for stem, draw in jobs:
+            written += save(draw(), folder / stem)
+            bar.update()
     return written
 
 

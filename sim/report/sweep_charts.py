@@ -12,9 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.files import atomic_write
-
-# pyplot through figures, which selects the display-free backend first
-from sim.report.figures import plt
+from sim.report.figures import subplots
 
 # At most this many distinct values per axis are drawn as a grid; more are binned.
 _GRID_LEVELS = 50
@@ -24,7 +22,7 @@ _BINS = 20
 def sensitivity_chart(table: pd.DataFrame, method: str, png: Path) -> None:
     """One bar chart per output: Sobol S1 and ST, or Morris mu* and sigma, per parameter."""
     outputs = list(dict.fromkeys(table["output"]))
-    fig, axes = plt.subplots(len(outputs), 1, figsize=(8, 0.4 * len(table) + 1.2 * len(outputs)), squeeze=False)
+    fig, axes = subplots(len(outputs), 1, figsize=(8, 0.4 * len(table) + 1.2 * len(outputs)), squeeze=False)
     for ax, name in zip(axes[:, 0], outputs, strict=True):
         t = table[table["output"] == name]
         y = np.arange(len(t))
@@ -42,7 +40,6 @@ def sensitivity_chart(table: pd.DataFrame, method: str, png: Path) -> None:
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
 
 
 def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str, x: str, y: str | None,
@@ -52,7 +49,7 @@ def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str
     ``runs`` holds the successful runs, ``table`` the point means (see
     :func:`sim.run.sweep.results.point_means`) of the points that have ``output``.
     """
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = subplots(figsize=(7, 5))
     if y is None:
         _scatter(ax, runs, table, output, x)
     else:
@@ -60,7 +57,6 @@ def sweep_chart(title: str, runs: pd.DataFrame, table: pd.DataFrame, output: str
     ax.set_title(f"{title}: {output}")
     fig.tight_layout()
     atomic_write(Path(png), lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    plt.close(fig)
 
 
 def _scatter(ax, runs: pd.DataFrame, table: pd.DataFrame, output: str, x: str) -> None:

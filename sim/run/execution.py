@@ -63,7 +63,8 @@ def make_executor(workers: int, scheduler: str | None, client):
         try:
             from dask.distributed import Client
         except ImportError:
-            raise UserError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+            raise UserError("--scheduler needs dask.distributed: pip install 'dyadsim[dask]' "
+                            "(or 'dask[distributed]')") from None
         try:
             cl = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
@@ -118,33 +119,51 @@ def completed(executor, fn: Callable, tasks: Iterable) -> Iterator:
         raise
 
 
-class Progress:
-    """Runs done, rate and ETA: a live bar on a terminal, a plain line every few seconds otherwise."""
+#: Whether library calls that accept ``progress=None`` report it; the CLI turns this on, ``--quiet`` off.
+_PROGRESS_DEFAULT = {"enabled": False}
 
-    def __init__(self, total: int, done: int, enabled: bool = True, every_s: float = 5.0, stream=None,
-                 label: str = "sweep"):
+
+def set_progress(enabled: bool) -> None:
+    """Default for :class:`Progress` users called with ``progress=None`` (a notebook stays quiet unless asked)."""
+    _PROGRESS_DEFAULT["enabled"] = bool(enabled)
+
+
+def progress_enabled(progress: bool | None = None) -> bool:
+    return _PROGRESS_DEFAULT["enabled"] if progress is None else bool(progress)
+
+
+class Progress:
+    """Work done, rate and ETA: a live bar on a terminal, a plain line every few seconds otherwise.
+
+    Long commands must not look hung: a terminal gets tqdm's bar, a log file
+    (or CI) a line every ``every_s`` seconds, and both say how long is left.
+    """
+
+    def __init__(self, total: int, done: int = 0, enabled: bool = True, every_s: float | None = None, stream=None,
+                 label: str = "sweep", unit: str = "run"):
         self.total, self.done, self.start_done = total, done, done
         self.stream = stream or sys.stderr
         self.t0 = self.last = time.perf_counter()
-        self.every_s = every_s
+        # seconds between lines; a task done before the first line is due prints none (a quick command stays
+        # quiet, and an error stays the one line on stderr). DYADSIM_PROGRESS_EVERY sets it (tests use 0).
+        self.every_s = float(os.environ.get("DYADSIM_PROGRESS_EVERY", 5.0)) if every_s is None else every_s
+        self.printed = False
         self.enabled = enabled
-        self.label = label
+        self.label, self.unit = label, unit
         self.bar = None
         if enabled and getattr(self.stream, "isatty", lambda: False)():
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, initial=done, unit="run", file=self.stream, smoothing=0.1)
-            except ImportError:
-                self.bar = None
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, initial=done, unit=unit, file=self.stream, smoothing=0.1, desc=label)
 
-    def update(self, n: int) -> None:
+    def update(self, n: int = 1) -> None:
         self.done += n
         if self.bar is not None:
             self.bar.update(n)
             return
         now = time.perf_counter()
-        if self.enabled and (now - self.last >= self.every_s or self.done >= self.total):
-            self.last = now
+        due = now - self.last >= self.every_s or (self.done >= self.total and self.printed)
+        if self.enabled and due:
+            self.last, self.printed = now, True
             print(self.line(now), file=self.stream, flush=True)
 
     def line(self, now: float | None = None) -> str:
@@ -152,9 +171,15 @@ class Progress:
         rate = (self.done - self.start_done) / max(now - self.t0, 1e-9)
         left = self.total - self.done
         eta = f"{left / rate:.0f} s" if rate > 0 else "?"
-        return (f"{self.label}: {self.done}/{self.total} runs ({100.0 * self.done / max(self.total, 1):.0f}%), "
-                f"{rate:.0f} runs/s, ETA {eta}")
+        return (f"{self.label}: {self.done}/{self.total} {self.unit}s ({100.0 * self.done / max(self.total, 1):.0f}%), "
+                f"{rate:.3g} {self.unit}s/s, {now - self.t0:.0f} s elapsed, ETA {eta}")
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -119,16 +119,18 @@ def window_totals(result, columns: dict, keys: list[str]) -> dict[str, np.ndarra
 def run_manifest(loaded, folder: Path, *, base_seed: int, seeds: np.ndarray, series: int, columns: list[str],
                  channels: list, totals: list[str], tables: dict[str, list[str]], chunk: int, wall_time_s: float,
                  record_hash: str | None = None, sample: str | None = None) -> dict:
-    """What a run's folder holds and how to reproduce it; paths relative to the folder (and absolute)."""
+    """What a run's folder holds and how to reproduce it; paths absolute (and relative to the folder)."""
     sc = loaded.scenario
-    scenario_rel, scenario_abs = relative_to_folder(Path(loaded.path), folder)
-    record_rel, record_abs = relative_to_folder(loaded.record_path, folder)
+    scenario_rel, scenario_abs = relative_to_folder(Path(loaded.path).resolve(), folder)
+    record_rel, record_abs = relative_to_folder(loaded.record_path.resolve() if loaded.record_path else None,
+                                                folder)
     n = len(seeds)
     return {
-        "kind": "run", "scenario": sc.meta.name, "scenario_path": scenario_rel, "scenario_path_absolute": scenario_abs,
+        "kind": "run", "scenario": sc.meta.name, "scenario_path": scenario_abs, "scenario_path_relative": scenario_rel,
         "scenario_hash": loaded.hash, "overrides": dict(loaded.overrides),
         "period": [sc.meta.start, sc.meta.end], "focal": list(sc.meta.focal),
-        "record": record_rel, "record_absolute": record_abs, "record_hash": record_hash,
+        # absolute, and relative to the results folder: a folder moved with its record still finds it
+        "record": record_abs, "record_relative": record_rel, "record_hash": record_hash,
         "parameter_sample": sample,
         "base_seed": base_seed, "replicates": n, "seed_rule": SEED_RULE,
         "seeds": [int(s) for s in seeds] if n <= SEEDS_IN_MANIFEST else None,

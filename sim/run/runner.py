@@ -14,6 +14,7 @@ does not grow with the number of replicates.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,10 +26,12 @@ import pandas as pd
 from sim.core.columns import events_frame, indicator_columns, indicators_frame
 from sim.core.compile import compile_scenario
 from sim.core.engine import Engine, EnsembleResult
+from sim.core.errors import UserError
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.results import MANIFEST, FolderWriter
 from sim.core.seeds import load_samples, replicate_seeds, sample_index
 from sim.evidence.ensemble import Ensemble
+from sim.run.execution import Progress, progress_enabled
 from sim.run.memory import check_fits, member_bytes
 from sim.run.points import compile_points
 from sim.run.results import EVENTS, INDICATORS, REPLICATES, RunTables, run_manifest
@@ -93,6 +96,22 @@ def _sample_name(loaded: LoadedScenario, sample_rows) -> str | None:
         "given to run()" if sample_rows is not None else None)
 
 
+def record_of_results(folder: str | Path, manifest: dict) -> Path | None:
+    """The record a results folder was scored against: absolute path, else relative to the folder."""
+    if not manifest.get("record"):
+        return None
+    folder, recorded = Path(folder), Path(manifest["record"])
+    candidates = [recorded] if recorded.is_absolute() else [folder / recorded, recorded]
+    if manifest.get("record_relative"):
+        candidates.append(folder / manifest["record_relative"])
+    found = next((c for c in candidates if c.is_dir()), None)
+    if found is None:
+        raise UserError(f"the record this folder was run against is not at {manifest['record']} nor beside it "
+                        f"({manifest.get('record_relative', '-')}): pass --record DIR",
+                        file=str(folder / "manifest.json"))
+    return Path(os.path.normpath(found))
+
+
 def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None = None):
     """(compiled points, each member's point, each member's sample row); without a sample, one point.
 
@@ -111,11 +130,13 @@ def compile_members(loaded: LoadedScenario, seeds, samples: pd.DataFrame | None 
 
 
 def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, seed: int | None = None,
-        overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None) -> RunOutput:
+        overrides: dict[str, Any] | None = None, samples: pd.DataFrame | None = None,
+        progress: bool | None = None) -> RunOutput:
     """Run ``replicates`` members of a scenario in memory; replicate seeds derive from ``seed``.
 
     With ``samples`` (or a scenario whose ``meta.posterior`` names one) each
-    replicate draws its parameter values from that weighted sample. Every
+    replicate draws its parameter values from that weighted sample. ``progress``
+    reports the months simulated (default: on in the CLI, off elsewhere). Every
     replicate's arrays are held at once (about 0.33 MB each): for tens of
     thousands of replicates, stream them into a folder with
     :func:`sim.run.stream.stream_run` instead.
@@ -128,8 +149,13 @@ def run(scenario: LoadedScenario | str | Path, replicates: int | None = None, se
     cp, points, rows = compile_members(loaded, seeds, samples)
     check_fits(n * member_bytes(cp), f"{n:,} replicates of {len(cp.months)} months",
                "ask for fewer replicates (--replicates, or meta.replicates)")
-    result = Engine(cp, seeds, points).run()
-    return RunOutput(loaded, result, base, time.perf_counter() - t0, rows)
+    engine = Engine(cp, seeds, points)
+    with Progress(cp.n_months, enabled=progress_enabled(progress), unit="month",
+                  label=f"{loaded.scenario.meta.name}: {n} replicates") as bar:
+        while not engine.done:       # Engine.run(), one month at a time so that progress can be shown
+            engine.step()
+            bar.update()
+    return RunOutput(loaded, engine.result(), base, time.perf_counter() - t0, rows)
 
 
 def resolve(scenario: LoadedScenario | str | Path, overrides: dict[str, Any] | None = None) -> LoadedScenario:

@@ -34,7 +34,7 @@ from sim.core.loading import LoadedScenario
 from sim.core.seeds import load_samples, replicate_seeds
 from sim.evidence.ensemble import ColumnNames, Ensemble, channel_split, emitted_events
 from sim.evidence.scoring import score
-from sim.run.execution import Progress
+from sim.run.execution import Progress, progress_enabled
 from sim.run.memory import check_fits, member_bytes
 from sim.run.results import RunTables, run_manifest
 from sim.run.runner import _sample_name, compile_members, write_resolved_scenario
@@ -92,7 +92,7 @@ def needed_totals(cp: Compiled, loaded: LoadedScenario, record=None) -> list[str
 
 def stream_run(loaded: LoadedScenario, folder: str | Path, replicates: int | None = None, seed: int | None = None,
                samples: pd.DataFrame | None = None, *, record=None, series: int | None = SERIES_DEFAULT,
-               chunk: int | None = None, progress: bool = True) -> Streamed:
+               chunk: int | None = None, progress: bool | None = None) -> Streamed:
     """Run the replicates chunk by chunk into ``folder`` (a :class:`sim.core.results.FolderWriter`'s ``tmp``).
 
     ``record`` (a loaded record) adds the scorecard's totals; ``series`` is how
@@ -112,7 +112,7 @@ def stream_run(loaded: LoadedScenario, folder: str | Path, replicates: int | Non
     seeds = replicate_seeds(base, n)
     kept = n if series is None else min(series, n)
     tables = RunTables(folder, kept, keys)
-    bar = Progress(n, 0, enabled=progress and n > chunk, label="run")
+    bar = Progress(n, 0, enabled=progress_enabled(progress) and n > chunk, label="run", unit="replicate")
     drawn = samples is not None
     for a in range(0, n, chunk):
         s = seeds[a:a + chunk]

@@ -64,7 +64,7 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     def save(gen: Generation, st: ABCState) -> None:
         save_generation(cal, out, identity, gen, st)
         log(f"generation {gen.t}: tolerance {gen.epsilon:.4f}, acceptance {gen.acceptance_rate:.1%}, "
-            f"ESS {gen.ess:.0f}, {gen.simulations} simulations, {gen.wall_time_s:.1f} s")
+            f"ESS {gen.ess:.0f}, {gen.simulations} simulations, {gen.wall_time_s:.1f} s; {eta_line(st, spec.budget)}")
 
     with open_executor(resolve_workers(workers), scheduler, client) as executor:
         simulate = ParticleSimulator(cal.base, tuple(cal.paths), tuple(targets), seed, spec.budget.replicates,
@@ -75,6 +75,22 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     post = posterior_frame(cal, state)
     atomic_write(out / "posterior.parquet", lambda p: post.to_parquet(p, index=False))
     return CalibrationOutcome(out, state, targets, list(spec.parameters), summary)
+
+
+def eta_line(st: ABCState, budget) -> str:
+    """Time left, at the pace of the generations so far: each runs about as many simulations as the last.
+
+    An upper bound, since calibration stops early when a generation accepts too
+    few particles within the simulation budget.
+    """
+    spent_s = sum(g.wall_time_s for g in st.generations)
+    per_sim = spent_s / max(st.simulations, 1)
+    gens_left = budget.generations - len(st.generations)
+    sims_left = min(gens_left * st.generations[-1].simulations, budget.max_simulations - st.simulations)
+    if gens_left <= 0 or sims_left <= 0:
+        return f"{spent_s:.0f} s so far, last generation done"
+    return (f"{spent_s:.0f} s so far, {gens_left} generation(s) left, "
+            f"ETA about {sims_left * per_sim:.0f} s (at most {sims_left} more simulations)")
 
 
 STAT_BYTES = 8 * 256      # a particle's summary statistics (at most a few hundred) per replicate

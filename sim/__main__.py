@@ -1,0 +1,8 @@
+"""``python -m sim``: the same commands as ``run.py`` and the installed ``dyadsim`` script."""
+
+import sys
+
+from sim.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
