@@ -13,6 +13,7 @@ forever on a pipe.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -104,3 +105,14 @@ def read_text(path: str | Path, limit: int, what: str = "file", field: str | Non
         raise UserError(f"control character {bad[1]} in the text; only printable text, tabs and line ends are "
                         "allowed", file=str(path), line=bad[0], path=field)
     return text.removeprefix("\ufeff")
+
+
+def read_json_object(path: str | Path, limit: int, what: str, hint: str = "") -> dict:
+    """A JSON file the project wrote (a manifest, a state) read back as an object, or one line saying why not."""
+    try:
+        data = json.loads(read_text(path, limit, what))
+    except ValueError as exc:
+        raise UserError(f"not valid JSON ({exc}){hint}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise UserError("expected a JSON object", file=str(path))
+    return data

@@ -57,18 +57,13 @@ def file_hashes(folder: Path) -> dict[str, str]:
 
 def read_manifest(folder: str | Path) -> dict:
     """The manifest of a run's results folder, after checking every file against its hash (one line if not)."""
-    from sim.core.files import read_text
+    from sim.core.files import read_json_object
 
     folder = Path(folder)
     file = folder / MANIFEST
     if not file.is_file():
         raise UserError("not a results folder of 'run' (no manifest.json)", file=str(folder))
-    try:
-        manifest = json.loads(read_text(file, MAX_MANIFEST_BYTES, "manifest"))
-    except ValueError as exc:
-        raise UserError(f"not valid JSON ({exc})", file=str(file)) from None
-    if not isinstance(manifest, dict):
-        raise UserError("expected a JSON object", file=str(file))
+    manifest = read_json_object(file, MAX_MANIFEST_BYTES, "manifest")
     verify(folder, manifest)
     return manifest
 

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.core.errors import UserError
-from sim.core.files import MiB, atomic_write, read_text
+from sim.core.files import MiB, atomic_write, read_json_object
 from sim.core.params import Real, Whole
 from sim.core.yamlio import validation_error
 from sim.run.calibrate.abc import ABCState, Generation
@@ -100,13 +100,7 @@ def resume(out: Path, identity: dict, priors: list[Prior], n_stats: int) -> ABCS
 
 
 def _read_state(f: Path) -> dict:
-    try:
-        data = json.loads(read_text(f, 64 * MiB, "calibration state"))
-    except ValueError as exc:
-        raise UserError(f"not valid JSON ({exc}); remove the folder to start the calibration again",
-                        file=str(f)) from None
-    if not isinstance(data, dict):
-        raise UserError("expected a JSON object", file=str(f))
+    data = read_json_object(f, 64 * MiB, "calibration state", "; remove the folder to start the calibration again")
     try:
         _State.model_validate(data)
     except ValidationError as exc:

@@ -16,7 +16,6 @@ first problem found is reported as one line naming the file.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -26,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.core.errors import UserError
-from sim.core.files import MiB, read_text
+from sim.core.files import MiB, read_json_object
 from sim.core.params import Real, Whole
 from sim.core.yamlio import validation_error
 
@@ -84,12 +83,7 @@ def read_manifest(folder: str | Path) -> dict:
     file = folder / MANIFEST
     if not file.exists():
         raise UserError(f"not a sweep results folder (no {MANIFEST})", file=str(folder))
-    try:
-        manifest = json.loads(read_text(file, 64 * MiB, "manifest"))
-    except ValueError as exc:
-        raise UserError(f"not valid JSON ({exc})", file=str(file)) from None
-    if not isinstance(manifest, dict):
-        raise UserError("expected a JSON object", file=str(file))
+    manifest = read_json_object(file, 64 * MiB, "manifest")
     try:
         SweepManifest.model_validate(manifest)
     except ValidationError as exc:
