@@ -172,7 +172,7 @@ def _fill_defaulted_coefficient(data: dict, parts: list[str]) -> None:
     if section is None:
         section = data["coefficients"] = {}
     if isinstance(section, dict) and parts[1] not in section:
-        section[parts[1]] = fields[parts[1]][1].default.model_dump(exclude_none=True)
+        section[parts[1]] = mechanisms.coefficient_default(parts[1])
 
 
 class LoadedScenario:

@@ -212,8 +212,7 @@ def _raw_node(raw: Any, path: str) -> Any:
     default is that default, as the loader fills it in when it is overridden."""
     parts = path.split(".")
     if len(parts) == 2 and parts[0] == "coefficients" and parts[1] not in (raw.get("coefficients") or {}):
-        info = mechanisms.coefficient_fields().get(parts[1])
-        return None if info is None else info[1].default.model_dump(exclude_none=True)
+        return mechanisms.coefficient_default(parts[1])
     node = raw
     for part in path.split("."):
         if isinstance(node, dict) and part in node:

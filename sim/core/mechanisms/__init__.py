@@ -77,6 +77,12 @@ def coefficient_fields() -> dict[str, tuple]:
     return fields
 
 
+def coefficient_default(name: str) -> dict | None:
+    """A coefficient's cited default as a scenario file would write it (None for an unknown name)."""
+    info = coefficient_fields().get(name)
+    return None if info is None else info[1].default.model_dump(exclude_none=True)
+
+
 def owner_of(coefficient: str) -> Mechanism | None:
     for mech in registry():
         if coefficient in mech.Coefficients.model_fields:
