@@ -76,30 +76,34 @@ class Alignment(Mechanism):
         cells = eng.cp.fixed["align_cells"]
         flat = cells[:, 0] * len(eng.cp.orgs) + cells[:, 1]
         eng.cache["align_flat"] = flat
-        eng.cache["club_share0"] = self._club_share(eng, 0).reshape(eng.M, -1)[:, flat]
+        eng.cache["club_share0"] = self._club_share(eng, 0)
+        ti, _ = pair_index(eng.cp)
+        eng.cache["rivalry_rows"] = Groups(np.arange(len(ti)), ti, len(eng.cp.states))
 
     @staticmethod
     def _club_share(eng, t: int) -> np.ndarray:
-        """(M, S, O) each state's trade share with the other members of each organisation."""
+        """(M, cells) each state's trade share with the other members of each organisation, for the cells
+        alignment can move in."""
         cp, X = eng.cp, eng.state["exports"]
         n_states, n_orgs = len(cp.states), len(cp.orgs)
         mem = eng.at("members", t)[0]
         cache = eng.cache.setdefault("club_groups", {})
         key = mem.tobytes()
         if key not in cache:
+            where = {int(f): n for n, f in enumerate(eng.cache["align_flat"])}
             cols, targets = [], []
             for q, (i, j) in enumerate(cp.pairs["trade"]):
                 for o in range(n_orgs):
                     for a, b in ((i, j), (j, i)):
-                        if mem[b, o]:
+                        if mem[b, o] and a * n_orgs + o in where:
                             cols.append(q)
-                            targets.append(a * n_orgs + o)
+                            targets.append(where[a * n_orgs + o])
             ends = [i for i, _ in cp.pairs["trade"]] + [j for _, j in cp.pairs["trade"]]
             flows = list(range(len(cp.pairs["trade"]))) * 2
-            cache[key] = (Groups(cols, targets, n_states * n_orgs), Groups(flows, ends, n_states))
+            cache[key] = (Groups(cols, targets, len(where)), Groups(flows, ends, n_states))
         within, total = cache[key]
-        share = within.sum(X).reshape(eng.M, n_states, n_orgs)
-        totals = total.sum(X)[:, :, None]
+        share = within.sum(X)
+        totals = total.sum(X)[:, cp.fixed["align_cells"][:, 0]]
         return np.where(totals > 0, share / np.maximum(totals, 1e-12), 0.0)
 
     def step(self, eng, month) -> None:
@@ -113,13 +117,11 @@ class Alignment(Mechanism):
         mem = eng.at("members", month.t)
         mem = mem.reshape(mem.shape[0], -1)[:, flat]
         ti, _ = pair_index(cp)
-        rivalry = np.zeros((M, len(cp.states)))
-        for p, i in enumerate(ti):
-            rivalry[:, i] += v["rivalry"][:, p]
+        rivalry = eng.cache["rivalry_rows"].sum(v["rivalry"])
         threat = np.minimum(v["threat"].row_total(), 1.0)
         sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
         noise = (month.draws["alignment.noise"] - 0.5) * np.sqrt(12.0)
-        club = self._club_share(eng, month.t).reshape(M, -1)[:, flat]
+        club = self._club_share(eng, month.t)
         push = ((k["alignment_threat_gain"] * threat[:, cs] * sec[:, co]
                  - k["alignment_rivalry_loss"] * rivalry[:, cs] * eco[:, co]) / 12.0
                 + k["alignment_trade_pull"] / 12.0 * (club - eng.cache["club_share0"])

@@ -62,6 +62,23 @@ def event_pairs(sc) -> list[tuple[tuple[str, str], str, dict]]:
     return out
 
 
+def _exposure_layout(cp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each channel's initiator, its trade pairs in order: (K, channels) flow index (the last index reads
+    zero), flat (sanctioner, target) index into a month's sanctions, and the flow for the initiator's total."""
+    a, t = cp.fixed["ev_init"], cp.fixed["ev_target"]
+    trade, S = cp.pairs["trade"], len(cp.states)
+    terms = [[(p, (j if i == s else i)) for p, (i, j) in enumerate(trade) if s in (i, j)] for s in a]
+    K = max((len(x) for x in terms), default=0)
+    pad = len(trade)
+    pairs = np.full((K, len(a)), pad)
+    partner = np.zeros((K, len(a)), dtype=int)
+    for c, lst in enumerate(terms):
+        for k, (p, other) in enumerate(lst):
+            pairs[k, c] = p
+            partner[k, c] = other * S + t[c]
+    return pairs, partner.ravel(), pairs
+
+
 class Events(Mechanism):
     name = "events"
     order = 20
@@ -200,21 +217,31 @@ class Events(Mechanism):
 
     @staticmethod
     def _exposure(eng, month) -> np.ndarray:
-        """(M, channels) the initiator's trade share with states that sanction the target."""
+        """(M, channels) the initiator's trade share with states that sanction the target.
+
+        Sums run in trade-pair order from zero, one term per trade pair of the initiator; a month without
+        sanctions is zero everywhere and skips the sums.
+        """
         cp, X = eng.cp, eng.state["exports"]
         sanctions = eng.at("sanctions", month.t)
-        totals = np.zeros((X.shape[0], len(cp.states)))
-        a, t = cp.fixed["ev_init"], cp.fixed["ev_target"]
-        for p, (i, j) in enumerate(cp.pairs["trade"]):
-            totals[:, i] += X[:, p]
-            totals[:, j] += X[:, p]
-        out = np.zeros((X.shape[0], len(a)))
-        for p, (i, j) in enumerate(cp.pairs["trade"]):
-            for s, partner in ((i, j), (j, i)):
-                hit = sanctions[:, partner, t] * (a == s)
-                if hit.any():
-                    out += X[:, p:p + 1] * hit
-        return np.where(totals[:, a] > 0, out / np.maximum(totals[:, a], 1e-12), 0.0)
+        M, n_chan = X.shape[0], len(cp.fixed["ev_init"])
+        if not sanctions.any():
+            return np.zeros((M, n_chan))
+        lay = eng.cache.get("exposure_layout")
+        if lay is None:
+            lay = eng.cache["exposure_layout"] = _exposure_layout(cp)
+        pairs, partner, own = lay
+        XT = np.zeros((X.shape[1] + 1, M))
+        XT[:-1] = X.T
+        flows = XT[pairs]                                           # (K, channels, M)
+        hit = sanctions.reshape(sanctions.shape[0], -1)[:, partner].T    # (K * channels, points)
+        hit = hit.reshape(pairs.shape + (-1,))
+        out = np.zeros((n_chan, M))
+        totals = np.zeros((n_chan, M))
+        for k in range(pairs.shape[0]):
+            out += flows[k] * hit[k]
+            totals += XT[own[k]]
+        return np.where(totals > 0, out / np.maximum(totals, 1e-12), 0.0).T
 
     def step(self, eng, month) -> None:
         cp, k, Tr = eng.cp, eng.k, eng.state["trust"]

@@ -27,7 +27,7 @@ from sim.core.mechanisms.base import (
     recorded,
 )
 from sim.core.mechanisms.events import calendar_prob
-from sim.core.mechanisms.groups import member_groups, ordered_sum
+from sim.core.mechanisms.groups import Groups, member_groups
 from sim.core.params import NonNeg, Param, Unit
 from sim.core.time import month_index
 
@@ -121,7 +121,12 @@ class Summits(Mechanism):
         b.put_fixed("ch.sideline", sideline)
 
     def init(self, eng) -> None:
-        eng.cache["org_pairs"] = member_pairs(eng.cp)
+        pairs = member_pairs(eng.cp)
+        orgs_of = [o for o, lst in enumerate(pairs) for _ in lst]
+        flat = [p for lst in pairs for p in lst]
+        # per organisation its pairs, and per pair its organisations, each in order (running sums and maxima)
+        eng.cache["org_pair_groups"] = Groups(flat, orgs_of, len(pairs))
+        eng.cache["pair_org_groups"] = Groups(orgs_of, flat, len(eng.cp.pairs["trust"]))
         eng.cache["coordination0"] = self._coordination(eng, 0)
         from sim.core.mechanisms.perception import MECHANISM as perception
         view = perception.perceive(eng, 0)
@@ -130,30 +135,30 @@ class Summits(Mechanism):
         _, eng.cache["member_rivalry0"] = self._pressures(eng, 0, view)
 
     def _coordination(self, eng, t: int) -> np.ndarray:
-        cp, A, Tr = eng.cp, eng.state["alignment"], eng.state["trust"]
+        A, Tr = eng.state["alignment"], eng.state["trust"]
         groups, n = member_groups(eng.cache.setdefault("member_groups", {}), eng.at("members", t)[0])
         align = groups.sum(A.reshape(eng.M, -1)) / np.maximum(n, 1)
-        out = np.zeros((eng.M, len(cp.orgs)))
-        for o, pairs in enumerate(eng.cache["org_pairs"]):
-            trust = ordered_sum(Tr[:, pairs], axis=1) / len(pairs) if pairs else 0.5
-            out[:, o] = align[:, o] * trust
-        return out
+        sizes = eng.cache["org_pair_groups"].count()
+        trust = np.where(sizes > 0, eng.cache["org_pair_groups"].sum(Tr, from_zero=True) / np.maximum(sizes, 1), 0.5)
+        return align * trust
 
     def _pressures(self, eng, t: int, view) -> tuple[np.ndarray, np.ndarray]:
         """(M, O) the mean rise of members' perceived threat since the first month, and the largest rivalry
         between members."""
-        groups, n = member_groups(eng.cache.setdefault("member_groups", {}), eng.at("members", t)[0])
+        members = eng.at("members", t)[0]
+        cache = eng.cache.setdefault("member_state_groups", {})
+        key = members.tobytes()
+        if key not in cache:         # the members' own columns, in the order member_groups adds their cells
+            cells = np.argwhere(members)
+            cache[key] = (Groups(cells[:, 0], cells[:, 1], members.shape[1]), members.sum(axis=0))
+        groups, n = cache[key]
         total = np.minimum(view["threat"].row_total(), 1.0)
         total = total - eng.cache["state_threat0"]
-        n_orgs = len(eng.cp.orgs)
-        threat = groups.sum(np.repeat(total, n_orgs, axis=1)) / np.maximum(n, 1)
-        rivalry = np.zeros_like(threat)
-        riv = view.get("rivalry", eng.at("rivalry", t)[:, eng.cp.fixed["trust_i"], eng.cp.fixed["trust_j"]]
-                       * np.ones((eng.M, 1)))
-        for o, pairs in enumerate(eng.cache["org_pairs"]):
-            for p in pairs:
-                rivalry[:, o] = np.maximum(rivalry[:, o], riv[:, p])
-        return threat, rivalry
+        threat = groups.sum(total) / np.maximum(n, 1)
+        riv = view.get("rivalry")
+        if riv is None:
+            riv = eng.at("rivalry", t)[:, eng.cp.fixed["trust_i"], eng.cp.fixed["trust_j"]] * np.ones((eng.M, 1))
+        return threat, eng.cache["org_pair_groups"].max(riv, floor=0.0)
 
     def step(self, eng, month) -> None:
         cp, k = eng.cp, eng.k
@@ -163,11 +168,7 @@ class Summits(Mechanism):
                                                    * threat, 0, 1) - sec)
         eco += k["agenda_speed"] / 12.0 * (np.clip(eng.pick("agenda_economy0") - k["agenda_rivalry_block"]
                                                    * (rivalry - eng.cache["member_rivalry0"]), 0, 1) - eco)
-        blocked = eng.state["blocked"]
-        blocked[:] = 0.0
-        for o, pairs in enumerate(eng.cache["org_pairs"]):
-            for p in pairs:
-                blocked[:, p] = np.maximum(blocked[:, p], rivalry[:, o] * eco[:, o])
+        eng.state["blocked"][:] = eng.cache["pair_org_groups"].max(rivalry * eco, floor=0.0)
         coordination = self._coordination(eng, month.t)
         month.values["coordination"] = coordination
         meets = month.draws["organisations.meet"] < eng.at("summit_prob", month.t)    # (M, O)

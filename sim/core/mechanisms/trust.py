@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.mechanisms.base import CoefficientSet, ColumnFamily, Coverage, Draw, Mechanism, StateVar, recorded
-from sim.core.mechanisms.groups import ordered_sum
 from sim.core.mechanisms.perception import pair_index
 from sim.core.params import NonNeg, Param, Unit, ranged
 from sim.core.taxonomy import EVENT_TYPES
@@ -152,7 +151,7 @@ class Trust(Mechanism):
         """(M, trust pairs) the structural part of the monthly change, relative to the first month."""
         cp, k, v = eng.cp, eng.k, month.values
         ti, tj = pair_index(cp)
-        common = ordered_sum(np.minimum(eng.state["alignment"][:, ti], eng.state["alignment"][:, tj]), axis=2)
+        common = self._common(eng)
         now = {"shared": v["shared"], "rivalry": v["rivalry"], "lean": eng.state["lean"], "common": common}
         if eng.cache["trust_ref"] is None:
             eng.cache["trust_ref"] = {key: arr.copy() for key, arr in now.items()}
@@ -164,6 +163,34 @@ class Trust(Mechanism):
                 + k["trust_alignment"] * (now["common"] - ref["common"])
                 - k["trust_sanction"] * np.swapaxes(eng.at("sanctions", month.t), 1, 2)[:, ti, tj]
                 - k["trust_arms_to_rivals"] * rivals) / 12.0
+
+    @staticmethod
+    def _common(eng) -> np.ndarray:
+        """(M, trust pairs) the summed smaller alignment of the two states over organisations, in organisation
+        order from zero. Only cells that can ever be non-zero (taking part, a starting value or a timeline jump)
+        are read: every other term is exactly zero and leaves the sum's bits alone."""
+        lay = eng.cache.get("common_layout")
+        A = eng.state["alignment"]
+        M, S, n_orgs = A.shape
+        if lay is None:
+            possible = set(int(x) for x in eng.cache["align_flat"])
+            possible |= {j.index for month in eng.cp.jumps for j in month if j.var == "alignment"}
+            ti, tj = pair_index(eng.cp)
+            terms = [[(i * n_orgs + o, j * n_orgs + o) for o in range(n_orgs)
+                      if i * n_orgs + o in possible and j * n_orgs + o in possible]
+                     for i, j in zip(ti, tj, strict=True)]
+            K = max((len(x) for x in terms), default=0)
+            lay = np.full((2, K, len(terms)), S * n_orgs)
+            for p, lst in enumerate(terms):
+                for k, (a, b) in enumerate(lst):
+                    lay[:, k, p] = a, b
+            eng.cache["common_layout"] = lay
+        AT = np.zeros((S * n_orgs + 1, M))
+        AT[:-1] = A.reshape(M, -1).T
+        out = np.zeros((lay.shape[2], M))
+        for k in range(lay.shape[1]):
+            out += np.minimum(AT[lay[0, k]], AT[lay[1, k]])
+        return out.T
 
     @staticmethod
     def _arms_to_rivals(eng, month) -> np.ndarray:
