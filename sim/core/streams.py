@@ -79,10 +79,20 @@ class Streams:
         """(members, streams) uniforms in [0, 1): the ``counter``-th draw of every stream."""
         bits = self._bits(counter)
         np.right_shift(bits, _S11, out=bits)
-        return bits.astype(np.float64) * _TO_UNIT
+        out = bits.astype(np.float64)
+        out *= _TO_UNIT
+        return out
 
     def normal(self, counter: int) -> np.ndarray:
         """(members, streams) standard normals (Box-Muller on draws 2*counter and 2*counter + 1)."""
         u1 = self.uniform(2 * counter)
         u2 = self.uniform(2 * counter + 1)
-        return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
+        # sqrt(-2 log(1 - u1)) * cos(2 pi u2), in place (the same operations in the same order)
+        np.negative(u1, out=u1)
+        np.log1p(u1, out=u1)
+        u1 *= -2.0
+        np.sqrt(u1, out=u1)
+        u2 *= 2.0 * np.pi
+        np.cos(u2, out=u2)
+        u1 *= u2
+        return u1

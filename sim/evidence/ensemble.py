@@ -292,9 +292,10 @@ class FolderScheduled(Mapping):
         arrays = {t: np.zeros((self.members, len(self.months))) for t in self.types}
         col_of = {m: j for j, m in enumerate(self.months)}
         for part in self.parts:
-            ev = pd.read_parquet(self.folder / part, columns=["replicate", "date", "type", "actors", "origin"])
-            ev = ev[ev["origin"].isin(SCHEDULED_ORIGINS)
-                    & ev["actors"].astype(str).map(lambda a: set(a.split(";")) == self.focal)]
+            # scheduled events are a few of the millions a sample holds: select them before reading actors
+            ev = pd.read_parquet(self.folder / part, columns=["replicate", "date", "type", "actors", "origin"],
+                                 filters=[("origin", "in", list(SCHEDULED_ORIGINS))])
+            ev = ev[ev["actors"].astype(str).map(lambda a: set(a.split(";")) == self.focal).astype(bool)]
             for typ, g in ev.groupby("type", observed=True):
                 if str(typ) in arrays:
                     rows = g["replicate"].to_numpy()

@@ -28,13 +28,16 @@ def poisson_from_uniform(lam: np.ndarray, u: np.ndarray, kmax: int = 200) -> np.
     cdf = p.copy()
     k = np.zeros(lam.shape, dtype=np.int32)
     active = u > cdf
+    above = np.empty_like(active)
     i = 0
     while i < kmax and active.any():
         i += 1
-        p = p * lam / i
-        cdf = cdf + p
+        p *= lam              # p = p * lam / i, in place
+        p /= i
+        cdf += p
         k += active
-        active &= u > cdf
+        np.greater(u, cdf, out=above)
+        active &= above
     return k
 
 
