@@ -23,21 +23,35 @@ from sim.core.time import month_index
 
 
 def poisson_from_uniform(lam: np.ndarray, u: np.ndarray, kmax: int = 200) -> np.ndarray:
-    """Inverse-CDF Poisson draw: elementwise, so a member's count depends only on its own uniform."""
+    """Inverse-CDF Poisson draw: elementwise, so a member's count depends only on its own uniform.
+
+    After the first step only the draws still climbing the CDF are carried on (most counts are 0 or 1), each
+    with exactly the arithmetic it would have had in the full array.
+    """
     p = np.exp(-lam)
     cdf = p.copy()
     k = np.zeros(lam.shape, dtype=np.int32)
     active = u > cdf
-    above = np.empty_like(active)
-    i = 0
-    while i < kmax and active.any():
+    if kmax < 1 or not active.any():
+        return k
+    p = p * lam                   # step 1 on the full array: p * lam / 1
+    p /= 1
+    cdf += p
+    k += active
+    active &= u > cdf
+    idx = np.flatnonzero(active)
+    lam_a, u_a, p_a, cdf_a = lam.ravel()[idx], u.ravel()[idx], p.ravel()[idx], cdf.ravel()[idx]
+    flat_k = k.reshape(-1)
+    i = 1
+    while i < kmax and len(idx):
         i += 1
-        p *= lam              # p = p * lam / i, in place
-        p /= i
-        cdf += p
-        k += active
-        np.greater(u, cdf, out=above)
-        active &= above
+        p_a *= lam_a
+        p_a /= i
+        cdf_a += p_a
+        flat_k[idx] += 1
+        keep = u_a > cdf_a
+        if not keep.all():
+            idx, lam_a, u_a, p_a, cdf_a = idx[keep], lam_a[keep], u_a[keep], p_a[keep], cdf_a[keep]
     return k
 
 
@@ -200,21 +214,25 @@ class Events(Mechanism):
         directed = cp.fixed["ev_directed"]
 
         def side(per_state):       # the initiator's value for directed channels, the larger for pairs
-            return np.where(directed, per_state[:, a], np.maximum(per_state[:, a], per_state[:, t]))
+            at_a = per_state[:, a]
+            return np.where(directed, at_a, np.maximum(at_a, per_state[:, t]))
 
         def dyad(per_pair):        # one direction for directed channels, the mean for pairs
-            return np.where(directed, per_pair[:, fwd], 0.5 * (per_pair[:, fwd] + per_pair[:, back]))
+            fw = per_pair[:, fwd]
+            return np.where(directed, fw, 0.5 * (fw + per_pair[:, back]))
 
         C = st["capability"]
+        Ca, Ct = C[:, a], C[:, t]
         hostile = st["hostile"] + v["rivalry"] + np.swapaxes(eng.at("sanctions", month.t), 1, 2)[
             :, cp.fixed["trust_i"], cp.fixed["trust_j"]]
+        hostile_fwd = hostile[:, fwd]
         sig = {"crisis": np.minimum(v["crisis"][:, fwd], 1.0), "isolation": side(v["isolation"]),
                "lean": dyad(st["lean"]) - 0.5,
                "trade_gap": v["trade_gap"][:, fwd], "recession": side(v["recession"]),
                "blocked": st["blocked"][:, fwd],
-               "parity": np.minimum(C[:, a], C[:, t]) / np.maximum(np.maximum(C[:, a], C[:, t]), 1e-9),
-               "hostility": np.minimum(1.0, np.where(directed, hostile[:, fwd],
-                                                     np.maximum(hostile[:, fwd], hostile[:, back]))),
+               "parity": np.minimum(Ca, Ct) / np.maximum(np.maximum(Ca, Ct), 1e-9),
+               "hostility": np.minimum(1.0, np.where(directed, hostile_fwd,
+                                                     np.maximum(hostile_fwd, hostile[:, back]))),
                "exposure": self._exposure(eng, month)}
         return sig
 

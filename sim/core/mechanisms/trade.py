@@ -26,6 +26,7 @@ from sim.core.mechanisms.base import (
     recorded,
     summed,
 )
+from sim.core.mechanisms.groups import Groups
 from sim.core.numerics import member_power
 from sim.core.params import NonNeg, Param, Unit, ranged
 
@@ -66,6 +67,15 @@ def _pair_total(actors, exporter, importer):
 
 def _directed(actors, exporter, importer):
     return f"exports.{exporter}.{importer}" if exporter and importer else None
+
+
+def _by_state(eng, side: str) -> Groups:
+    """Sums over trade pairs by their exporter or importer, in pair order (cached per engine)."""
+    key = f"trade_by_{side}"
+    if key not in eng.cache:
+        ends = eng.cp.fixed[f"trade_{side}"]
+        eng.cache[key] = Groups(np.arange(len(ends)), ends, len(eng.cp.states))
+    return eng.cache[key]
 
 
 class Trade(Mechanism):
@@ -173,10 +183,7 @@ class Trade(Mechanism):
         """(M, pairs) share of the importer's fuel imports that comes from other suppliers."""
         cp, X = eng.cp, eng.state["exports"]
         fuel = energy * X
-        total = np.zeros((X.shape[0], len(cp.states)))
-        for p, j in enumerate(cp.fixed["trade_importer"]):
-            total[:, j] += fuel[:, p]
-        own = total[:, cp.fixed["trade_importer"]]
+        own = _by_state(eng, "importer").sum(fuel, from_zero=True)[:, cp.fixed["trade_importer"]]
         return np.where(own > 0, 1.0 - fuel / np.maximum(own, 1e-12), 0.0)
 
     def target(self, eng, month) -> np.ndarray:
@@ -202,13 +209,10 @@ class Trade(Mechanism):
         if not lost.any():
             return out
         lean, fwd, back = eng.state["lean"], cp.fixed["trade_trust_idx"], cp.fixed["trade_back_idx"]
-        for side, lean_idx in ((cp.fixed["trade_exporter"], back), (cp.fixed["trade_importer"], fwd)):
-            lost_by = np.zeros((X.shape[0], len(cp.states)))
-            weight_by = np.zeros_like(lost_by)
+        for name, lean_idx in (("exporter", back), ("importer", fwd)):
+            side, groups = cp.fixed[f"trade_{name}"], _by_state(eng, name)
             weight = X * (1.0 + lean[:, lean_idx]) * (hit == 0)
-            for p, s in enumerate(side):
-                lost_by[:, s] += lost[:, p]
-                weight_by[:, s] += weight[:, p]
+            lost_by, weight_by = groups.sum(lost, from_zero=True), groups.sum(weight, from_zero=True)
             share = np.where(weight_by[:, side] > 0, weight / np.maximum(weight_by[:, side], 1e-12), 0.0)
             out += k["trade_diversion"] * lost_by[:, side] * share
         return out
