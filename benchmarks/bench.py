@@ -14,13 +14,15 @@ depend on replicates). A Mesa run of the baseline takes about a second, so
 regime's points (all 40 of (a)); its rate per run does not depend on how
 many points it is given beyond its pool's start-up, which the smaller number
 charges it more of. Rates are runs per second of wall time, start-up
-included; the ratio is ours / batch_run's. Then: 1,000 replicates of the
-baseline through the engine in this process (compile included, best of
-three, with a profile of where the time goes), and the wall time and peak
+included; the ratio is ours / batch_run's. Then: 1, 100 and 1,000 replicates
+of the baseline through the engine in this process (compile included, best
+of three, with a profile of where the time goes at 1,000) and 1,000 in a
+fresh process (imports included), and the wall time and peak
 memory (max RSS of the process) of ``run.py run`` at 10^4 and 10^5
 replicates, and 10^6 with ``--million``.
 
     PYTHONPATH=. python benchmarks/bench.py [--workers 2] [--batch-points 100] [--million] [--skip-batch-run]
+    PYTHONPATH=. python benchmarks/bench.py --engine-only
 """
 
 from __future__ import annotations
@@ -138,6 +140,26 @@ def replicates_in_process(n: int = 1000, profile: bool = True) -> tuple[float, s
     return best, ", ".join(f"{name} {t / total:.0%}" for t, name in rows)
 
 
+def cold_start(n: int = 1000) -> float:
+    """Wall seconds of a fresh process that imports the package, loads, compiles and runs n replicates."""
+    code = ("import time; t0 = time.perf_counter(); from sim.core.compile import compile_scenario; "
+            "from sim.core.engine import run_ensemble; from sim.core.loading import load_scenario; "
+            "from sim.core.seeds import replicate_seeds; "
+            f"run_ensemble(compile_scenario(load_scenario({str(BASELINE)!r})), replicate_seeds(1, {n})); "
+            "print(time.perf_counter() - t0)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    return float(out.stdout.strip())
+
+
+def engine_rows() -> None:
+    for n in (1, 100, 1000):
+        best, where = replicates_in_process(n, profile=n == 1000)
+        print(f"{n:,} replicate(s) of the baseline, one process, compile included: {best:.3f} s (best of 3)")
+        if where:
+            print(f"    where the time goes (share of the time spent in each function itself): {where}")
+    print(f"1,000 replicates in a fresh process, imports and first touch of memory included: {cold_start():.2f} s")
+
+
 def run_memory(n: int, folder: Path) -> tuple[float, float]:
     """(wall seconds, peak RSS in GB) of ``run.py run`` with n replicates (default flags: scores and figures)."""
     cmd = [sys.executable, str(ROOT / "run.py"), "run", str(BASELINE), "--replicates", str(n),
@@ -172,9 +194,14 @@ def main() -> int:
     ap.add_argument("--skip-batch-run", action="store_true", help="skip the mesa.batch_run comparisons")
     ap.add_argument("--batch-points", type=int, default=100, help="points given to batch_run in each regime")
     ap.add_argument("--memory", default="10000,100000", help="replicates of the run.py run measurements")
+    ap.add_argument("--engine-only", action="store_true",
+                    help="only the replicates of the baseline in one process (1, 100 and 1,000, and a cold start)")
     args = ap.parse_args()
     w = args.workers
     print(f"cores: {os.cpu_count()}, workers: {w}")
+    if args.engine_only:
+        engine_rows()
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         grid = (f"  - {{path: coefficients.trade_diversion, values: {DIVERSION}}}\n"
@@ -187,9 +214,7 @@ def main() -> int:
         n_c, wall_c, pts = abc_generation(tmp, 1000, w)
         print(line("(c) ABC generation, 1,000 particles", n_c, wall_c, compared(pts, args)))
         print(f"    per particle {1000 * wall_c / n_c:.2f} ms vs per point in (b) {1000 * wall_b / n:.2f} ms")
-        best, where = replicates_in_process()
-        print(f"1,000 replicates of the baseline, one process, compile included: {best:.3f} s (best of 3)")
-        print(f"    where the time goes (share of the time spent in each function itself): {where}")
+        engine_rows()
         sizes = tuple(int(x) for x in args.memory.split(",") if x)
         for n in sizes + ((1_000_000,) if args.million else ()):
             wall, rss = run_memory(n, tmp)

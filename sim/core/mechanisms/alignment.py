@@ -126,10 +126,12 @@ class Alignment(Mechanism):
                  - k["alignment_rivalry_loss"] * rivalry[:, cs] * eco[:, co]) / 12.0
                 + k["alignment_trade_pull"] / 12.0 * (club - eng.cache["club_share0"])
                 + k["alignment_noise"] / np.sqrt(12.0) * noise)
-        a0 = eng.pick("alignment0")
+        if "alignment0_cells" not in eng.cache:
+            a0 = eng.pick("alignment0")
+            eng.cache["alignment0_cells"] = a0.reshape(a0.shape[0], -1)[:, flat]
         A = eng.state["alignment"].reshape(M, -1)
         cur = A[:, flat]
-        cur = cur + (push * mem + k["alignment_reversion"] / 12.0 * (a0.reshape(a0.shape[0], -1)[:, flat] - cur)
+        cur = cur + (push * mem + k["alignment_reversion"] / 12.0 * (eng.cache["alignment0_cells"] - cur)
                      + k["alignment_meeting_gain"] * (v["meets"][:, co] & mem) * (1.0 - cur))
         np.clip(cur, 0.0, 1.0, out=cur)
         A[:, flat] = cur

@@ -271,13 +271,16 @@ class Events(Mechanism):
         stochastic, sched = cp.fixed["ch.stochastic"], cp.fixed["ch.scheduled"]
         if len(stochastic):
             fwd, back, directed = cp.fixed["ev_fwd"], cp.fixed["ev_back"], cp.fixed["ev_directed"]
-            trust = np.where(directed, Tr[:, fwd], 0.5 * (Tr[:, fwd] + Tr[:, back]))
+            tr_fwd = Tr[:, fwd]
+            trust = np.where(directed, tr_fwd, 0.5 * (tr_fwd + Tr[:, back]))
             exponent = eng.pick("event_sens") * (trust - k["trust_reference"])
             resp, sig = eng.pick("event_resp"), self.signals(eng, month)
             for r, name in enumerate(RESPONSE_NAMES):      # a fixed order: the same sum for every member
                 if resp[:, :, r].any():
-                    exponent = exponent + resp[:, :, r] * sig[name]
-            lam = eng.at("event_rate", month.t) * np.exp(np.minimum(exponent, 8.0))
+                    exponent += resp[:, :, r] * sig[name]
+            np.minimum(exponent, 8.0, out=exponent)
+            np.exp(exponent, out=exponent)
+            lam = eng.at("event_rate", month.t) * exponent
             month.counts[:, stochastic] = poisson_from_uniform(lam, month.draws["events.stochastic"])
         if len(sched):
             month.counts[:, sched] = month.draws["events.scheduled"] < eng.at("sched_prob", month.t)

@@ -120,10 +120,15 @@ class SparseThreat:
 
     def __init__(self, values: np.ndarray, pos: np.ndarray, rows: Groups):
         self.values, self.pos, self.rows = values, pos, rows
+        self._row_total: np.ndarray | None = None
 
     def get(self, a, b) -> np.ndarray:
         return self.values[:, self.pos[a, b]]
 
     def row_total(self) -> np.ndarray:
-        """(M, S) each state's perceived threat summed over all others."""
-        return self.rows.sum(self.values)
+        """(M, S) each state's perceived threat summed over all others (computed once: several mechanisms
+        read it each month, and the values do not change after perception sets them)."""
+        if self._row_total is None:
+            self._row_total = self.rows.sum(self.values)
+            self._row_total.flags.writeable = False
+        return self._row_total
