@@ -166,6 +166,34 @@ def test_poisson_from_uniform_matches_poisson_moments():
     assert poisson_from_uniform(np.array([0.0]), np.array([0.999]))[0] == 0
 
 
+def test_poisson_from_uniform_is_the_inverse_cdf_for_every_rate():
+    """Counts carried on only while they climb are the smallest k with u <= CDF(k), as scipy's ppf gives."""
+    from scipy.stats import poisson
+    rng = np.random.default_rng(3)
+    lam = rng.choice([0.0, 0.01, 0.7, 3.0, 25.0], size=(400, 7)) * rng.random((400, 7))
+    u = rng.random(lam.shape)
+    k = poisson_from_uniform(lam, u)
+    assert k.shape == lam.shape and k.dtype == np.int32
+    np.testing.assert_array_equal(k, poisson.ppf(u, lam).astype(int))
+
+
+def test_a_held_result_is_never_overwritten_by_later_runs(compiled):
+    """Record memory is reused between runs only once no array of the earlier result is alive."""
+    first = run_ensemble(compiled, [11, 12])
+    trust = first.records["trust"]
+    before = trust.copy()
+    del first                                   # the result goes, one of its arrays stays
+    later = [run_ensemble(compiled, [11, 12]) for _ in range(3)]
+    np.testing.assert_array_equal(trust, before)
+    assert not any(np.shares_memory(trust, r.records["trust"]) for r in later)
+    del later
+    eng = Engine(compiled, [11, 12])            # a reused block: months not yet stepped read zero
+    for _ in range(5):
+        eng.step()
+    assert not eng.records["trust"][:, 5:].any() and not eng.records["counts"][:, 5:].any()
+    np.testing.assert_array_equal(eng.records["trust"][:, :5], before[:, :5])
+
+
 def test_saved_results_are_reproducible_with_manifest(tmp_path, baseline):
     a = run(baseline, replicates=5, seed=77)
     b = run(baseline, replicates=5, seed=77)

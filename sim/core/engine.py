@@ -22,11 +22,13 @@ mechanism reads is dated after the month it computes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.core.allocator import tune_allocator
 from sim.core.compile import Compiled
 from sim.core.streams import Streams
 
@@ -61,6 +63,48 @@ class EnsembleResult:
         raise AttributeError(name)
 
 
+_ALIGN = 64
+_POOL: list[np.ndarray] = []     # record blocks of finished runs, kept for the next run of the same size
+_POOL_SIZE = 2                   # a streamed run holds one chunk's result while the next is computed
+
+
+def _block(nbytes: int) -> np.ndarray:
+    """A zeroed block of memory for a run's records, reusing one no result refers to any more.
+
+    Fresh memory is zeroed by the kernel one page at a time on first write: at a thousand members that
+    costs up to a sixth of the run (0.33 GB of records). Sweeps, calibrations and streamed runs go
+    through the engine chunk after chunk, so the last chunks' blocks are kept (at most two) and reused
+    once nothing refers to them: every record array of a run is a view whose ``base`` is its block, so
+    a block only the pool holds has no live view.
+    """
+    idle = [i for i in range(len(_POOL)) if sys.getrefcount(_POOL[i]) == 2]   # the pool's and the argument
+    for i in idle:
+        if _POOL[i].nbytes == nbytes:
+            _POOL[i].fill(0)
+            return _POOL[i]
+    blk = np.zeros(nbytes, dtype=np.uint8)
+    if len(_POOL) >= _POOL_SIZE and idle:
+        del _POOL[idle[0]]
+    if len(_POOL) < _POOL_SIZE:
+        _POOL.append(blk)
+    return blk
+
+
+def record_arrays(specs: dict[str, tuple[tuple[int, ...], type]]) -> dict[str, np.ndarray]:
+    """Zeroed arrays of the given shapes and dtypes, carved out of one block of memory."""
+    offsets, total = {}, 0
+    for name, (shape, dtype) in specs.items():
+        offsets[name] = total
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        total += -(-size // _ALIGN) * _ALIGN
+    blk = _block(total)
+    out = {}
+    for name, (shape, dtype) in specs.items():
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        out[name] = blk[offsets[name]:offsets[name] + size].view(dtype).reshape(shape)
+    return out
+
+
 def _streams(cp: Compiled, seeds: np.ndarray, kind: str) -> tuple[Streams, list[tuple[str, int]]]:
     """One keyed stream set per kind of draw, and where each mechanism's draws sit in it."""
     keys, layout = [], []
@@ -77,6 +121,7 @@ class Engine:
     """Holds an ensemble's state and advances it one month per ``step``."""
 
     def __init__(self, cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None):
+        tune_allocator()
         self.cp = cp
         self.seeds = np.asarray(seeds, dtype=np.uint64)
         M = self.M = len(self.seeds)
@@ -89,18 +134,19 @@ class Engine:
         self.cache: dict[str, np.ndarray] = {}     # per-run values mechanisms keep (e.g. first-month references)
         # Recorded variables are stored month-major (each month's write is contiguous) and exposed as
         # (members, months, ...) views.
-        self._store: dict[str, np.ndarray] = {}
+        specs: dict[str, tuple[tuple[int, ...], type]] = {}
         for mech in cp.mechanisms:
             for sv in mech.state_vars:
                 init = self.pick(sv.init)
                 self.state[sv.name] = init * np.ones((M,) + (1,) * (init.ndim - 1))
                 if sv.record:
-                    self._store[sv.name] = np.zeros((self.T, M) + init.shape[1:])
+                    specs[sv.name] = ((self.T, M) + init.shape[1:], np.float64)
             for fl in mech.flows:
-                self._store[fl.name] = np.zeros((self.T, M, len(cp.index_labels(fl.index))))
+                specs[fl.name] = ((self.T, M, len(cp.index_labels(fl.index))), np.float64)
+        specs["counts"] = ((self.T, M, len(cp.channels)), np.int32)
+        self._store = record_arrays(specs)
         for mech in cp.mechanisms:
             mech.init(self)
-        self._store["counts"] = np.zeros((self.T, M, len(cp.channels)), dtype=np.int32)
         self.records = {name: np.moveaxis(arr, 0, 1) for name, arr in self._store.items()}
         self._normals, self._normal_layout = _streams(cp, self.seeds, "normal")
         self._uniforms, self._uniform_layout = _streams(cp, self.seeds, "uniform")
