@@ -39,3 +39,18 @@ def test_missing_file_exits_2():
 def test_bad_override_exits_2():
     proc = _run("run", str(BASELINE), "--set", "states.russia.trust.china=high")
     assert proc.returncode == 2 and "states.russia.trust.china" in proc.stderr
+
+
+def test_every_subcommand_spells_shared_flags_the_same_way():
+    """A flag two subcommands share means the same and is spelt the same (-q wherever --quiet is)."""
+    import argparse
+
+    from sim.cli import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in sub.choices.items():
+        flags = {s: a for a in parser._actions for s in a.option_strings}
+        if "--quiet" in flags:
+            assert flags.get("-q") is flags["--quiet"], f"{name}: --quiet without -q"
+        if "--out" in flags:
+            assert flags["--out"].help, f"{name}: --out without help"
+        assert "example" in (parser.epilog or ""), f"{name}: --help shows no example"

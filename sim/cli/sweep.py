@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from sim.cli.common import add_parallel_args, check_out, positive_int, seed_int
+from sim.cli.common import add_parallel_args, add_quiet, check_out, positive_int, seed_int
 from sim.core.errors import UserError
 from sim.core.files import atomic_write, write_text
 
@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="results folder (default: results/sweeps/<sweep name>)")
     p.add_argument("--seed", type=seed_int, help="sweep seed (default: the file's seed); seeds design and runs")
     p.add_argument("--replicates", type=positive_int, help="replicates per point (default: the file's)")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    add_quiet(p)
     p.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser(
