@@ -54,7 +54,8 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     spec = cal.spec
     seed = spec.seed if seed is None else seed
     base = load_scenario(cal.base)
-    targets = _targets(cal, base)
+    record = load_record(cal.record_path)          # read (and its citations checked) once per calibration
+    targets = _targets(cal, base, record)
     observed = np.array([t.observed for t in targets])
     identity = {"calibration_hash": cal.file_hash, "scenario_hash": base.hash, "seed": seed}
     state = resume(out, identity, list(spec.parameters), len(targets))
@@ -70,7 +71,7 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
         simulate = ParticleSimulator(cal.base, tuple(cal.paths), tuple(targets), seed, spec.budget.replicates,
                                      spec.chunk_runs, executor)
         state = abc_smc(list(spec.parameters), simulate, observed, spec.budget, seed, state, save, log)
-    summary = summarise(cal, state, targets)
+    summary = summarise(cal, state, targets, base.hash, record.content_hash)
     atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=1) + "\n"))
     post = posterior_frame(cal, state)
     atomic_write(out / "posterior.parquet", lambda p: post.to_parquet(p, index=False))
@@ -117,9 +118,9 @@ def check_calibration_memory(cal: LoadedCalibration, workers: int, evaluate_repl
                "posterior ensembles of the evaluation)", "ask for fewer replicates or use --no-evaluate")
 
 
-def _targets(cal: LoadedCalibration, base: LoadedScenario) -> list[Target]:
+def _targets(cal: LoadedCalibration, base: LoadedScenario, record) -> list[Target]:
     cp = compile_scenario(base)
-    targets = build_targets(load_record(cal.record_path), month_index_values(cp), tuple(base.scenario.meta.focal),
+    targets = build_targets(record, month_index_values(cp), tuple(base.scenario.meta.focal),
                             set(indicator_columns(cp)), cal.until, cal.spec.targets)
     if not targets:
         raise UserError("no evidence of the record falls inside the calibration period", file=str(cal.path))
@@ -130,7 +131,8 @@ def posterior_frame(cal: LoadedCalibration, state: ABCState) -> pd.DataFrame:
     return population(cal, state.generations[-1])
 
 
-def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target]) -> dict:
+def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target], scenario_hash: str,
+              record_hash: str) -> dict:
     last = state.generations[-1]
     params = {}
     for j, p in enumerate(cal.spec.parameters):
@@ -141,7 +143,7 @@ def summarise(cal: LoadedCalibration, state: ABCState, targets: list[Target]) ->
                           "q95": weighted_quantile(x, last.weights, 0.95),
                           "prior": p.model_dump(exclude_none=True)}
     return {"name": cal.spec.name, "calibration_file": str(cal.path), "calibration_hash": cal.file_hash,
-            "scenario_hash": load_scenario(cal.base).hash, "record_hash": load_record(cal.record_path).content_hash,
+            "scenario_hash": scenario_hash, "record_hash": record_hash,
             "seed": cal.spec.seed, "versions": package_versions(),
             "scenario": str(cal.base), "record": str(cal.record_path),
             "calibrate_until": cal.spec.split.calibrate_until, "targets": [t.name for t in targets],
