@@ -219,3 +219,21 @@ def test_engine_refuses_to_step_past_the_end(compiled):
     eng.run()
     with pytest.raises(RuntimeError):
         eng.step()
+
+
+def test_allocator_tuning_is_once_per_process_and_can_be_declined():
+    """The engine sets glibc's heap once per process; DYADSIM_MALLOC=default or glibc's own variables decline."""
+    import os
+    import subprocess
+    import sys
+    code = "from sim.core.allocator import tune_allocator as t; print(t(), t())"
+    def ask(**env):
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "DYADSIM_MALLOC"))}
+        out = subprocess.run([sys.executable, "-c", code], env={**base, **env}, capture_output=True, text=True,
+                             cwd=str(BASELINE.parent.parent), check=True)
+        return out.stdout.split()
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else None
+    first, again = ask()
+    assert again == "False" and first == ("True" if glibc and glibc.startswith("glibc") else "False")
+    assert ask(DYADSIM_MALLOC="default") == ["False", "False"]
+    assert ask(MALLOC_TOP_PAD_="1048576") == ["False", "False"]
