@@ -65,6 +65,24 @@ def cases() -> dict[str, dict[str, str]]:
                   progress=False)
         _, runs = read_results(Path(tmp) / "s")
         out["sweep/runs"] = frame_digest(runs.drop(columns=["chunk"]))
+    out.update(engine_records())
+    return out
+
+
+def engine_records() -> dict[str, dict[str, str]]:
+    """Every variable the engine records, for 40 members of every shipped scenario (the examples included):
+    what the outputs above are computed from, so that a change shows where it starts."""
+    from sim.core.compile import compile_scenario
+    from sim.core.engine import run_ensemble
+    from sim.core.loading import load_scenario
+    from sim.core.seeds import replicate_seeds
+
+    out = {}
+    sc = ROOT / "scenarios"
+    for path in sorted(sc.glob("*.yaml")) + sorted(sc.glob("examples/*/scenario.yaml")):
+        res = run_ensemble(compile_scenario(load_scenario(path)), replicate_seeds(7, 40))
+        out[f"records/{path.relative_to(ROOT / 'scenarios').as_posix()}"] = {
+            name: _digest(arr) for name, arr in sorted(res.records.items())}
     return out
 
 
