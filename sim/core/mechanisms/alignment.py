@@ -79,6 +79,8 @@ class Alignment(Mechanism):
         eng.cache["club_share0"] = self._club_share(eng, 0)
         ti, _ = pair_index(eng.cp)
         eng.cache["rivalry_rows"] = Groups(np.arange(len(ti)), ti, len(eng.cp.states))
+        a0 = eng.pick("alignment0")
+        eng.cache["alignment0_cells"] = a0.reshape(a0.shape[0], -1)[:, flat]
 
     @staticmethod
     def _club_share(eng, t: int) -> np.ndarray:
@@ -116,7 +118,6 @@ class Alignment(Mechanism):
         cs, co = cells[:, 0], cells[:, 1]
         mem = eng.at("members", month.t)
         mem = mem.reshape(mem.shape[0], -1)[:, flat]
-        ti, _ = pair_index(cp)
         rivalry = eng.cache["rivalry_rows"].sum(v["rivalry"])
         threat = np.minimum(v["threat"].row_total(), 1.0)
         sec, eco = eng.state["agenda_security"], eng.state["agenda_economy"]
@@ -126,9 +127,6 @@ class Alignment(Mechanism):
                  - k["alignment_rivalry_loss"] * rivalry[:, cs] * eco[:, co]) / 12.0
                 + k["alignment_trade_pull"] / 12.0 * (club - eng.cache["club_share0"])
                 + k["alignment_noise"] / np.sqrt(12.0) * noise)
-        if "alignment0_cells" not in eng.cache:
-            a0 = eng.pick("alignment0")
-            eng.cache["alignment0_cells"] = a0.reshape(a0.shape[0], -1)[:, flat]
         A = eng.state["alignment"].reshape(M, -1)
         cur = A[:, flat]
         cur = cur + (push * mem + k["alignment_reversion"] / 12.0 * (eng.cache["alignment0_cells"] - cur)

@@ -34,8 +34,7 @@ def poisson_from_uniform(lam: np.ndarray, u: np.ndarray, kmax: int = 200) -> np.
     active = u > cdf
     if kmax < 1 or not active.any():
         return k
-    p = p * lam                   # step 1 on the full array: p * lam / 1
-    p /= 1
+    p = p * lam                   # step 1 on the full array (p * lam / 1 is p * lam exactly)
     cdf += p
     k += active
     active &= u > cdf
@@ -79,9 +78,9 @@ def event_pairs(sc) -> list[tuple[tuple[str, str], str, dict]]:
     return out
 
 
-def _exposure_layout(cp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exposure_layout(cp) -> tuple[np.ndarray, np.ndarray]:
     """For each channel's initiator, its trade pairs in order: (K, channels) flow index (the last index reads
-    zero), flat (sanctioner, target) index into a month's sanctions, and the flow for the initiator's total."""
+    zero) and the flat (sanctioner, target) index into a month's sanctions."""
     a, t = cp.fixed["ev_init"], cp.fixed["ev_target"]
     trade, S = cp.pairs["trade"], len(cp.states)
     terms = [[(p, (j if i == s else i)) for p, (i, j) in enumerate(trade) if s in (i, j)] for s in a]
@@ -93,7 +92,7 @@ def _exposure_layout(cp) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         for k, (p, other) in enumerate(lst):
             pairs[k, c] = p
             partner[k, c] = other * S + t[c]
-    return pairs, partner.ravel(), pairs
+    return pairs, partner.ravel()
 
 
 class Events(Mechanism):
@@ -251,17 +250,17 @@ class Events(Mechanism):
         lay = eng.cache.get("exposure_layout")
         if lay is None:
             lay = eng.cache["exposure_layout"] = _exposure_layout(cp)
-        pairs, partner, own = lay
+        pairs, partner = lay
         XT = np.zeros((X.shape[1] + 1, M))
         XT[:-1] = X.T
-        flows = XT[pairs]                                           # (K, channels, M)
+        flows = XT[pairs]                                           # (K, channels, M): the initiator's trade
         hit = sanctions.reshape(sanctions.shape[0], -1)[:, partner].T    # (K * channels, points)
         hit = hit.reshape(pairs.shape + (-1,))
         out = np.zeros((n_chan, M))
         totals = np.zeros((n_chan, M))
         for k in range(pairs.shape[0]):
             out += flows[k] * hit[k]
-            totals += XT[own[k]]
+            totals += flows[k]
         return np.where(totals > 0, out / np.maximum(totals, 1e-12), 0.0).T
 
     def step(self, eng, month) -> None:

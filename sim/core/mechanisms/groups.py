@@ -96,13 +96,15 @@ def ordered_sum(values: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def member_groups(cache: dict, members: np.ndarray) -> tuple[Groups, np.ndarray]:
-    """Groups summing (M, S * O) state-by-organisation values over each organisation's current members."""
-    key = members.tobytes()
+def member_groups(cache: dict, members: np.ndarray, by_state: bool = False) -> tuple[Groups, np.ndarray]:
+    """Groups summing (M, S * O) state-by-organisation values over each organisation's current members, or
+    with ``by_state`` (M, S) per-state values over them; and each organisation's member count."""
+    key = (members.tobytes(), by_state)
     if key not in cache:
         n_orgs = members.shape[1]
         cells = np.argwhere(members)
-        cache[key] = (Groups(cells[:, 0] * n_orgs + cells[:, 1], cells[:, 1], n_orgs), members.sum(axis=0))
+        cols = cells[:, 0] if by_state else cells[:, 0] * n_orgs + cells[:, 1]
+        cache[key] = (Groups(cols, cells[:, 1], n_orgs), members.sum(axis=0))
     return cache[key]
 
 

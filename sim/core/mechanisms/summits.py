@@ -145,13 +145,7 @@ class Summits(Mechanism):
     def _pressures(self, eng, t: int, view) -> tuple[np.ndarray, np.ndarray]:
         """(M, O) the mean rise of members' perceived threat since the first month, and the largest rivalry
         between members."""
-        members = eng.at("members", t)[0]
-        cache = eng.cache.setdefault("member_state_groups", {})
-        key = members.tobytes()
-        if key not in cache:         # the members' own columns, in the order member_groups adds their cells
-            cells = np.argwhere(members)
-            cache[key] = (Groups(cells[:, 0], cells[:, 1], members.shape[1]), members.sum(axis=0))
-        groups, n = cache[key]
+        groups, n = member_groups(eng.cache.setdefault("member_groups", {}), eng.at("members", t)[0], by_state=True)
         total = np.minimum(view["threat"].row_total(), 1.0)
         total = total - eng.cache["state_threat0"]
         threat = groups.sum(total) / np.maximum(n, 1)
