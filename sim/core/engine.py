@@ -215,8 +215,15 @@ class Engine:
                 arr[self.t] = month.values[name]
         self.t += 1
 
-    def run(self) -> EnsembleResult:
-        while not self.done:
+    def run(self, months: int | None = None) -> EnsembleResult:
+        """Step to the end of the period, or through the first ``months`` months only.
+
+        A month's records never depend on a later month, so a run cut short records exactly what the full
+        run records up to the cut (and zeros after it): a calibration whose evidence ends early need not
+        simulate the rest.
+        """
+        stop = self.T if months is None else min(int(months), self.T)
+        while self.t < stop:
             self.step()
         return self.result()
 
@@ -230,6 +237,7 @@ class Engine:
         raise AttributeError(name)
 
 
-def run_ensemble(cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None) -> EnsembleResult:
-    return Engine(cp, seeds, points).run()
+def run_ensemble(cp: Compiled, seeds: Sequence[int], points: Sequence[int] | None = None,
+                 months: int | None = None) -> EnsembleResult:
+    return Engine(cp, seeds, points).run(months)
 

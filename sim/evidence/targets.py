@@ -104,6 +104,13 @@ def _event_targets(record, focal: tuple[str, str], columns: set[str], usable) ->
     return out
 
 
+def months_read(targets: list[Target], months: pd.DatetimeIndex) -> int:
+    """How many leading months of a run the targets' statistics read: none reads a month that starts after
+    the last target ends (columns are month by month, and growth looks back), so a run may stop there."""
+    ends = [t.end for t in targets] + [b for t in targets for _, b in t.spans]
+    return int(np.searchsorted(months, max(ends), side="right")) if ends else len(months)
+
+
 def statistics(ens: Ensemble, targets: list[Target]) -> np.ndarray:
     """(members, statistics) for an Ensemble, transformed like the targets."""
     out = np.empty((ens.n_members, len(targets)))

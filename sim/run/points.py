@@ -98,19 +98,21 @@ def compile_points(base: str | Path, paths: Sequence[str], values: np.ndarray,
     return out
 
 
-def run_groups(points: CompiledPoints, seeds: np.ndarray) -> Iterator[tuple[np.ndarray, EnsembleResult]]:
+def run_groups(points: CompiledPoints, seeds: np.ndarray,
+               months: int | None = None) -> Iterator[tuple[np.ndarray, EnsembleResult]]:
     """Each group's points as one ensemble: ``seeds`` is (points, replicates) for every row, members point-major.
 
     Yields (rows, result); the result's members are rows[0]'s replicates, then rows[1]'s, and so on.
+    ``months`` runs only the first months of the period (``Engine.run``).
     """
     for g in points.groups:
-        yield g.rows, run_points(g.compiled, seeds[g.rows])
+        yield g.rows, run_points(g.compiled, seeds[g.rows], months)
 
 
-def run_points(cp: Compiled, seeds: np.ndarray) -> EnsembleResult:
+def run_points(cp: Compiled, seeds: np.ndarray, months: int | None = None) -> EnsembleResult:
     """Every point's replicates as one ensemble: ``seeds`` is (points, replicates), members point-major."""
     n, replicates = seeds.shape
-    return run_ensemble(cp, seeds.ravel().astype(np.uint64), np.repeat(np.arange(n), replicates))
+    return run_ensemble(cp, seeds.ravel().astype(np.uint64), np.repeat(np.arange(n), replicates), months)
 
 
 # ---------------------------------------------------------------- the table compilation

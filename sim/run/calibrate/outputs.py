@@ -26,7 +26,7 @@ from sim.core.files import atomic_write
 from sim.core.loading import LoadedScenario, load_scenario
 from sim.core.provenance import package_versions
 from sim.evidence.record import load_record
-from sim.evidence.targets import Target, build_targets
+from sim.evidence.targets import Target, build_targets, months_read
 from sim.run.calibrate.abc import ABCState, Generation, abc_smc, weighted_quantile
 from sim.run.calibrate.folder import gen_meta, population, resume, save_generation
 from sim.run.calibrate.priors import LoadedCalibration, Prior
@@ -55,7 +55,7 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
     seed = spec.seed if seed is None else seed
     base = load_scenario(cal.base)
     record = load_record(cal.record_path)          # read (and its citations checked) once per calibration
-    targets = _targets(cal, base, record)
+    targets, months = _targets(cal, base, record)
     observed = np.array([t.observed for t in targets])
     identity = {"calibration_hash": cal.file_hash, "scenario_hash": base.hash, "seed": seed}
     state = resume(out, identity, list(spec.parameters), len(targets))
@@ -69,7 +69,7 @@ def run_calibration(cal: LoadedCalibration, out: str | Path, *, workers: int | N
 
     with open_executor(resolve_workers(workers), scheduler, client) as executor:
         simulate = ParticleSimulator(cal.base, tuple(cal.paths), tuple(targets), seed, spec.budget.replicates,
-                                     spec.chunk_runs, executor)
+                                     spec.chunk_runs, executor, months)
         state = abc_smc(list(spec.parameters), simulate, observed, spec.budget, seed, state, save, log)
     summary = summarise(cal, state, targets, base.hash, record.content_hash)
     atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summary, indent=1) + "\n"))
@@ -118,13 +118,15 @@ def check_calibration_memory(cal: LoadedCalibration, workers: int, evaluate_repl
                "posterior ensembles of the evaluation)", "ask for fewer replicates or use --no-evaluate")
 
 
-def _targets(cal: LoadedCalibration, base: LoadedScenario, record) -> list[Target]:
+def _targets(cal: LoadedCalibration, base: LoadedScenario, record) -> tuple[list[Target], int]:
+    """The statistics to fit, and how many leading months of a run they read (particles run no further)."""
     cp = compile_scenario(base)
-    targets = build_targets(record, month_index_values(cp), tuple(base.scenario.meta.focal),
+    months = month_index_values(cp)
+    targets = build_targets(record, months, tuple(base.scenario.meta.focal),
                             set(indicator_columns(cp)), cal.until, cal.spec.targets)
     if not targets:
         raise UserError("no evidence of the record falls inside the calibration period", file=str(cal.path))
-    return targets
+    return targets, months_read(targets, months)
 
 
 def posterior_frame(cal: LoadedCalibration, state: ABCState) -> pd.DataFrame:

@@ -30,6 +30,7 @@ class ParticleChunk:
     values: np.ndarray       # (n, D) in natural units
     seeds: np.ndarray        # (n, R)
     targets: tuple[Target, ...]
+    months: int | None = None    # leading months the targets read (None: the whole period)
 
 
 def run_particle_chunk(task: ParticleChunk) -> tuple[int, np.ndarray]:
@@ -38,7 +39,7 @@ def run_particle_chunk(task: ParticleChunk) -> tuple[int, np.ndarray]:
     K = len(task.targets)
     out = np.full((n, R, K), np.nan)
     points = compile_points(task.base, task.paths, task.values, skip_invalid=True)
-    for rows, res in run_groups(points, task.seeds):
+    for rows, res in run_groups(points, task.seeds, task.months):
         ens = Ensemble.from_result("particles", res, {t.column for t in task.targets})
         out[rows] = statistics(ens, list(task.targets)).reshape(len(rows), R, K)
     return task.index, out
@@ -59,13 +60,14 @@ class ParticleSimulator:
     replicates: int
     chunk_runs: int
     executor: object = None
+    months: int | None = None     # leading months the targets read: a hindcast's particles stop there
 
     def __call__(self, values: np.ndarray, generation: int, batch: int) -> np.ndarray:
         n, R = len(values), self.replicates
         seeds = np.array([[particle_seed(self.seed, generation, batch, i, r) for r in range(R)] for i in range(n)],
                          dtype=np.int64)
         per = max(1, self.chunk_runs // R)
-        tasks = [ParticleChunk(k, str(self.base), self.paths, values[a:a + per], seeds[a:a + per], self.targets)
-                 for k, a in enumerate(range(0, n, per))]
+        tasks = [ParticleChunk(k, str(self.base), self.paths, values[a:a + per], seeds[a:a + per], self.targets,
+                               self.months) for k, a in enumerate(range(0, n, per))]
         results = dict(completed(self.executor, run_particle_chunk, tasks))
         return np.concatenate([results[k] for k in range(len(tasks))], axis=0)
