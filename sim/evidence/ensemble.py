@@ -290,16 +290,19 @@ class FolderScheduled(Mapping):
 
     def _load(self) -> dict[str, np.ndarray]:
         arrays = {t: np.zeros((self.members, len(self.months))) for t in self.types}
-        col_of = {m: j for j, m in enumerate(self.months)}
         for part in self.parts:
             # scheduled events are a few of the millions a sample holds: select them before reading actors
             ev = pd.read_parquet(self.folder / part, columns=["replicate", "date", "type", "actors", "origin"],
                                  filters=[("origin", "in", list(SCHEDULED_ORIGINS))])
-            ev = ev[ev["actors"].astype(str).map(lambda a: set(a.split(";")) == self.focal).astype(bool)]
+            codes, actors = pd.factorize(ev["actors"].astype(str))    # a handful of distinct pairs
+            ev = ev[np.array([set(a.split(";")) == self.focal for a in actors], dtype=bool)[codes]]
             for typ, g in ev.groupby("type", observed=True):
                 if str(typ) in arrays:
                     rows = g["replicate"].to_numpy()
-                    np.add.at(arrays[str(typ)], (rows, pd.to_datetime(g["date"]).map(col_of).to_numpy()), 1.0)
+                    cols = self.months.get_indexer(pd.to_datetime(g["date"]))
+                    if (cols < 0).any():
+                        raise KeyError("an event dated outside the run's months")
+                    np.add.at(arrays[str(typ)], (rows, cols), 1.0)
         return arrays
 
     def __getitem__(self, typ: str) -> np.ndarray:
