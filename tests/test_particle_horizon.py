@@ -57,3 +57,15 @@ def test_hindcast_particles_stop_at_the_split_and_get_the_statistics_of_full_run
     cut, whole = stats(months), stats(None)
     assert np.isfinite(cut).mean() > 0.9
     assert cut.tobytes() == whole.tobytes()
+
+
+def test_a_statistic_past_the_cut_finds_the_month_outside_the_run_not_zeros():
+    from sim.evidence.ensemble import Ensemble
+    from sim.evidence.targets import statistics
+
+    cp = compile_scenario(load_scenario(BASELINE))
+    cut = Engine(cp, np.arange(3, dtype=np.uint64)).run(months=100)
+    ens = Ensemble.from_result("cut", cut, {"events.total"})
+    assert len(ens.months) == 100 and ens.columns["events.total"].shape == (3, 100)
+    assert np.isfinite(statistics(ens, [_target("2001-12-31")])).all()
+    assert ens.period_total("events.total", pd.Timestamp("2001-01-01"), pd.Timestamp("2010-12-31"), False) is None

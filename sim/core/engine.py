@@ -51,6 +51,7 @@ class EnsembleResult:
     seeds: np.ndarray            # (M,)
     points: np.ndarray           # (M,) parameter point of each member
     records: dict[str, np.ndarray]
+    months_run: int | None = None    # months stepped, where fewer than the period's (the rest read zero)
 
     @property
     def n_members(self) -> int:
@@ -228,7 +229,8 @@ class Engine:
         return self.result()
 
     def result(self) -> EnsembleResult:
-        return EnsembleResult(self.cp, self.seeds, self.points, self.records)
+        return EnsembleResult(self.cp, self.seeds, self.points, self.records,
+                              self.t if 0 < self.t < self.T else None)
 
     def __getattr__(self, name: str):
         records = self.__dict__.get("records", {})

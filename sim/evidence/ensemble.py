@@ -152,8 +152,13 @@ class Ensemble:
         cp = result.compiled
         columns = columns or indicator_columns(cp)
         sched, predicted = _scheduled_of(cp, result)
-        return cls(name, month_index_values(cp), {c: np.asarray(columns[c](result), dtype=float) for c in needed},
-                   tuple(cp.states[i] for i in cp.focal), result.seeds, scheduled=sched, predicted=predicted)
+        # a run stopped early (a calibration's particles) ends where it stopped: what asks for a later month
+        # finds it outside the run rather than reading zeros
+        n = getattr(result, "months_run", None) or cp.n_months
+        return cls(name, month_index_values(cp)[:n],
+                   {c: np.asarray(columns[c](result), dtype=float)[:, :n] for c in needed},
+                   tuple(cp.states[i] for i in cp.focal), result.seeds,
+                   scheduled={t: a[:, :n] for t, a in sched.items()}, predicted=predicted)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Ensemble:
