@@ -10,15 +10,16 @@ Prints, in one run:
 each run three times (interleaved; ``--repeat``) with two worker processes, the best
 shown, and against ``mesa.batch_run(number_processes=2)``
 on the same points (one run per point: a batch run's cost per run does not
-depend on replicates). A Mesa run of the baseline takes about a second, so
+depend on replicates). batch_run manages about 5 runs a second on two processes, so
 ``--batch-points N`` (default 100) gives batch_run the first N of each
 regime's points (all 40 of (a)); its rate per run does not depend on how
 many points it is given beyond its pool's start-up, which the smaller number
 charges it more of. Rates are runs per second of wall time, start-up
 included; the ratio is ours / batch_run's. Then: 1, 100 and 1,000 replicates
 of the baseline through the engine in this process (compile included, best
-of three, with a profile of where the time goes at 1,000) and 1,000 in a
-fresh process (imports included), and the wall time and peak
+of three, with a profile of where the time goes at 1,000, and what drawing
+their random numbers alone costs) and 1,000 in a fresh process (imports
+included), and the wall time and peak
 memory (max RSS of the process) of ``run.py run`` at 10^4 and 10^5
 replicates, and 10^6 with ``--million``.
 
