@@ -32,31 +32,34 @@ MAX_VALUES = 200_000         # values (nodes) after alias expansion
 MAX_ALIASED = 10_000         # values reached through aliases (``*name``)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses to compose a document nested deeper than MAX_DEPTH."""
+class _DepthLimit:
+    """Refuses to compose a document nested deeper than MAX_DEPTH (mixed in before the composer)."""
 
-    def __init__(self, text: str, file: str):
-        super().__init__(text)
-        self.file, self.depth = file, 0
+    file: str
+    depth: int
 
     def compose_node(self, parent, index):
-        return _compose_within_depth(self, parent, index)
-
-
-def _compose_within_depth(self, parent, index):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark
                 raise UserError(f"values nested more than {MAX_DEPTH} levels deep", file=self.file,
                                 line=mark.line + 1)
-            return yaml.composer.Composer.compose_node(self, parent, index)
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
 
+class _Loader(_DepthLimit, yaml.SafeLoader):
+    """Pure-Python PyYAML's SafeLoader, within the depth limit."""
+
+    def __init__(self, text: str, file: str):
+        super().__init__(text)
+        self.file, self.depth = file, 0
+
+
 if yaml.__with_libyaml__:
-    class _FastLoader(yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
+    class _FastLoader(_DepthLimit, yaml.composer.Composer, yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
                       yaml.resolver.Resolver):
         """libyaml's scanner and parser under PyYAML's own composer, resolver and constructor.
 
@@ -74,9 +77,6 @@ if yaml.__with_libyaml__:
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
             self.file, self.depth = file, 0
-
-        def compose_node(self, parent, index):
-            return _compose_within_depth(self, parent, index)
 else:                                                          # pragma: no cover - wheels ship libyaml
     _FastLoader = None
 
@@ -193,7 +193,7 @@ def _parse(text: str, file: Path | str) -> tuple[Any, Origins]:
     if _FastLoader is not None:
         try:
             return _parse_with(_FastLoader, text, file)
-        except (yaml.YAMLError, UserError, RecursionError):
+        except (yaml.YAMLError, UserError):
             pass                   # refused: PyYAML's own parser reads it again and words the error
     return _parse_with(_Loader, text, file)
 

@@ -154,7 +154,7 @@ class Ensemble:
         sched, predicted = _scheduled_of(cp, result)
         # a run stopped early (a calibration's particles) ends where it stopped: what asks for a later month
         # finds it outside the run rather than reading zeros
-        n = getattr(result, "months_run", None) or cp.n_months
+        n = result.months_run or cp.n_months
         return cls(name, month_index_values(cp)[:n],
                    {c: np.asarray(columns[c](result), dtype=float)[:, :n] for c in needed},
                    tuple(cp.states[i] for i in cp.focal), result.seeds,
